@@ -1,0 +1,104 @@
+# lockshell — GNU Make build. `make` builds build/lockshell; `make check` runs
+# every test suite; `make demo` runs lockshell on its built-in default policy.
+
+CC	?= cc
+BUILD	?= build
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+PYTHON	?= /usr/bin/python3
+
+PKGS	:= yaml-0.1 libseccomp jansson libcap
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
+CFLAGS	?= -O2 -g
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=gnu17 $(WARN) $(CFLAGS) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS)
+
+SRC	:= $(sort $(shell find src -name '*.c'))
+LIB_SRC	:= $(filter-out src/cli/%,$(SRC))
+CLI_SRC	:= $(filter src/cli/%,$(SRC))
+LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ	:= $(CLI_SRC:%.c=$(BUILD)/%.o)
+LIB	:= $(BUILD)/liblockshell.a
+BIN	:= $(BUILD)/lockshell
+
+UNIT_SRC   := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+PROBE_SRC  := $(sort $(wildcard tests/probes/*.c))
+PROBE_BIN  := $(PROBE_SRC:tests/probes/%.c=$(BUILD)/probes/%)
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+
+.PHONY: all deps deps-check check unit integration demo install format fuzz clean tests-build
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka
+
+# Probes are small programs run inside the sandbox; they report an errno.
+# Some are static so they run where no library path is readable.
+$(BUILD)/probes/%: tests/probes/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu17 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread
+
+tests-build: $(BIN) $(UNIT_BIN) $(PROBE_BIN)
+
+deps:
+	scripts/deps.sh install
+
+deps-check:
+	@scripts/deps.sh check
+
+check: deps-check
+	@$(MAKE) --no-print-directory tests-build
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) scripts/run-tests.sh
+
+unit: $(UNIT_BIN)
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) scripts/run-tests.sh unit
+
+integration: tests-build
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) scripts/run-tests.sh integration
+
+demo: deps-check
+	@$(MAKE) --no-print-directory $(BIN)
+	@BUILD=$(BUILD) scripts/demo.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/lockshell
+
+format:
+	clang-format -i $(SRC) $(shell find src -name '*.h') $(UNIT_SRC) $(PROBE_SRC) $(FUZZ_SRC)
+
+# libFuzzer targets: clang with ASan and UBSan. FUZZ_TIME seconds each.
+FUZZ_TIME ?= 60
+FUZZ_CFLAGS = -std=gnu17 -O1 -g -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+		name=$${f##*/fuzz-}; mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+		echo "fuzzing $$name for $(FUZZ_TIME)s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$name tests/fuzz/corpus/$$name || exit 1; \
+	done
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs the unit tests (cmocka, TAP output) and the integration tests (pytest)
+# and ends with one line: "N passed, N failed[, N skipped]".
+#   run-tests.sh [unit|integration|all]
+set -uo pipefail
+
+BUILD=${BUILD:-build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+what=${1:-all}
+passed=0 failed=0 skipped=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+run_unit() {
+	local t out
+	for t in "$BUILD"/tests/unit/test-*; do
+		[ -x "$t" ] || continue
+		out="$log/${t##*/}.tap"
+		CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$out" 2>&1
+		local rc=$? p f s
+		p=$(grep -cE '^ok ' "$out")
+		f=$(grep -cE '^not ok ' "$out")
+		s=$(grep -cE '^ok .*# SKIP' "$out")
+		p=$((p - s))
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+			f=1 # crashed or failed without a TAP line
+		fi
+		[ "$f" -gt 0 ] && { echo "FAILED: ${t##*/}"; grep -vE '^ok ' "$out"; }
+		printf 'unit %-28s %3d passed, %d failed\n' "${t##*/}" "$p" "$f"
+		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	done
+}
+
+run_integration() {
+	local out="$log/pytest.txt" summary n
+	LOCKSHELL="$PWD/$BUILD/lockshell" LOCKSHELL_BUILD="$PWD/$BUILD" \
+		"$PYTHON" -m pytest -q -rs -p no:cacheprovider tests/integration 2>&1 | tee "$out"
+	summary=$(tail -n 1 "$out")
+	for kind in passed failed skipped error errors; do
+		n=$(grep -oE "[0-9]+ $kind" <<<"$summary" | grep -oE '^[0-9]+' || true)
+		n=${n:-0}
+		case $kind in
+		passed) passed=$((passed + n)) ;;
+		failed | error | errors) failed=$((failed + n)) ;;
+		skipped) skipped=$((skipped + n)) ;;
+		esac
+	done
+	if ! grep -qE '[0-9]+ (passed|failed)' <<<"$summary"; then
+		echo "pytest produced no summary" >&2
+		failed=$((failed + 1))
+	fi
+}
+
+case $what in
+unit) run_unit ;;
+integration) run_integration ;;
+all) run_unit; run_integration ;;
+esac
+
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

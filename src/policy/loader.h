@@ -1,0 +1,17 @@
+/* Loading a policy: YAML text -> struct policy, validated. */
+#pragma once
+
+#include "policy/diag.h"
+#include "policy/policy.h"
+
+/* Loads and validates FILE. Returns 0 with *ret filled when no error was
+ * found (warnings may be in diags); -EINVAL (or the errno of reading the file)
+ * otherwise, with every violation in diags and *ret untouched. */
+int policy_load_file(const char *path, struct policy *ret, struct diagnostics *diags);
+/* Same, from a buffer; name is used in messages. */
+int policy_load_buffer(const char *name, const char *data, size_t size, struct policy *ret,
+		       struct diagnostics *diags);
+/* The built-in default policy (OpenShell's restrictive default). */
+int policy_load_default(struct policy *ret, struct diagnostics *diags);
+/* Structural equality of two models (marks and source names ignored). */
+bool policy_equal(const struct policy *a, const struct policy *b);

@@ -1,0 +1,64 @@
+/* The policy as written: the in-memory model of an OpenShell-schema policy
+ * file, nothing added. Loading and validation live in loader.c/validate.c,
+ * emitters in emit.c, the built-in default in default.c. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/strv.h"
+
+#define POLICY_MAX_PATHS      256
+#define POLICY_PATH_MAX	      4096
+#define POLICY_FILE_MAX_BYTES (1024 * 1024)
+
+enum landlock_compat {
+	COMPAT_BEST_EFFORT,
+	COMPAT_HARD_REQUIREMENT,
+};
+
+/* Where a value was written, for messages: 1-based line and column. */
+struct source_mark {
+	unsigned line;
+	unsigned column;
+};
+
+struct policy_path {
+	char *path;
+	struct source_mark mark;
+};
+
+struct path_list {
+	struct policy_path *items;
+	size_t len;
+};
+
+/* Network policies are parsed, validated and kept, not yet enforced. The
+ * loader owns the exact shape; see network.h. */
+struct network_policy;
+struct network_middleware;
+
+struct policy {
+	char *source_name; /* the file name, or "<default>" */
+	int version;
+	/* filesystem_policy */
+	bool has_filesystem_policy; /* the section was written */
+	bool include_workdir;
+	struct path_list read_only;
+	struct path_list read_write;
+	/* landlock */
+	enum landlock_compat compat;
+	/* process: NULL when not written */
+	char *run_as_user;
+	char *run_as_group;
+	/* network */
+	struct network_policy *network_policies;
+	size_t n_network_policies;
+	struct network_middleware *network_middlewares;
+	size_t n_network_middlewares;
+};
+
+void policy_free(struct policy *p);
+const char *landlock_compat_name(enum landlock_compat c);
