@@ -26,4 +26,10 @@ int landlock_prepare(const struct effective *eff, const struct host *host,
 int landlock_enforce(struct landlock_ruleset *rs, struct error *err);
 /* Counts for the info log. */
 size_t landlock_ruleset_rule_count(const struct landlock_ruleset *rs);
+/* The ABI in use; 0 when Landlock is unavailable and enforce is a no-op. */
+int landlock_ruleset_abi(const struct landlock_ruleset *rs);
+/* Paths skipped under best_effort, each "path: reason". */
+const struct strv *landlock_ruleset_skipped(const struct landlock_ruleset *rs);
+/* Rights the rules wanted that the ABI cannot control (best_effort). */
+uint64_t landlock_ruleset_dropped(const struct landlock_ruleset *rs);
 void landlock_ruleset_free(struct landlock_ruleset *rs);

@@ -10,17 +10,17 @@
 
 enum landlock_status {
 	LANDLOCK_AVAILABLE,
-	LANDLOCK_NOT_BUILT,	/* ENOSYS from the kernel: not compiled in */
-	LANDLOCK_NOT_ENABLED,	/* EOPNOTSUPP: built but not in the lsm= list */
-	LANDLOCK_BLOCKED,	/* ENOSYS/EPERM from a seccomp profile (container) */
+	LANDLOCK_NOT_BUILT,   /* ENOSYS from the kernel: not compiled in */
+	LANDLOCK_NOT_ENABLED, /* EOPNOTSUPP: built but not in the lsm= list */
+	LANDLOCK_BLOCKED,     /* ENOSYS/EPERM from a seccomp profile (container) */
 	LANDLOCK_OTHER,
 };
 
 #define HOST_GPU_MAX 64
 
 struct host_gpu {
-	unsigned index;	   /* N of /dev/nvidia<N> (the device minor) */
-	char pci_bdf[32];  /* "0000:3b:00.0", empty when unknown */
+	unsigned index;	  /* N of /dev/nvidia<N> (the device minor) */
+	char pci_bdf[32]; /* "0000:3b:00.0", empty when unknown */
 };
 
 struct host {
@@ -28,9 +28,13 @@ struct host {
 	int landlock_abi; /* 0 when unavailable */
 	enum landlock_status landlock_status;
 	int landlock_errno;
-	bool seccomp_available;
-	bool user_namespaces; /* unprivileged user namespaces usable */
-	bool no_new_privs;    /* already set on this process */
+	/* The kernel's LSM list (/sys/kernel/security/lsm), empty when
+	 * unreadable; evidence for classifying an unavailable Landlock. */
+	char lsm[256];
+	bool seccomp_available; /* seccomp filter mode is offered */
+	int seccomp_mode;	/* of this process: 0 none, 1 strict, 2 filter */
+	bool user_namespaces;	/* unprivileged user namespaces usable */
+	bool no_new_privs;	/* already set on this process */
 	/* GPU inventory */
 	bool gpu_present; /* /dev/nvidiactl or /dev/dxg exists */
 	struct host_gpu gpus[HOST_GPU_MAX];
@@ -41,8 +45,22 @@ struct host {
 	struct strv present_paths;
 };
 
+/* The GPU baseline candidates probed by name, NULL-terminated, in the order
+ * present_paths records them: shared device nodes (then /dev/nvidia<N> and
+ * /dev/nvidia-caps/nvidia-cap*), support paths (then each GPU's
+ * /sys/bus/pci/devices/<bdf>), system paths. */
+extern const char *const host_gpu_shared_nodes[];
+extern const char *const host_gpu_support_paths[];
+extern const char *const host_gpu_system_paths[];
+
 /* Probes the real host. */
 int host_probe(struct host *ret, struct error *err);
+/* host_probe() with every file looked up under `root` instead of "/" (the
+ * paths recorded stay host paths), so tests can use a fake tree. */
+int host_probe_at(const char *root, struct host *ret, struct error *err);
+/* Why landlock_create_ruleset() failed with `errno_value`, from this
+ * process's seccomp mode and the LSM list ("" when unknown). */
+enum landlock_status host_classify_landlock(int errno_value, int seccomp_mode, const char *lsm);
 bool host_path_present(const struct host *h, const char *path);
 const char *landlock_status_name(enum landlock_status s);
 /* A sentence a user can act on, for an unavailable Landlock. */

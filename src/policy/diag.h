@@ -14,11 +14,15 @@ struct diagnostic {
 	char *message;
 };
 
+/* At most this many diagnostics are kept; the rest are only counted. */
+#define DIAG_MAX_KEPT 100
+
 struct diagnostics {
 	char *file;
 	struct diagnostic *items;
 	size_t len;
 	size_t n_errors;
+	size_t n_dropped; /* found beyond DIAG_MAX_KEPT (or without memory) */
 };
 
 void diag_add(struct diagnostics *d, enum diag_severity sev, struct source_mark mark,
@@ -26,3 +30,8 @@ void diag_add(struct diagnostics *d, enum diag_severity sev, struct source_mark 
 /* One line per diagnostic: "FILE:LINE:COL: error: message". */
 void diag_format(const struct diagnostics *d, size_t i, char *buf, size_t size);
 void diag_free(struct diagnostics *d);
+/* Sets the file name used by diag_format when none is set yet. */
+int diag_set_file(struct diagnostics *d, const char *file);
+/* Orders the diagnostics by line and column, keeping the order of equals. */
+void diag_sort(struct diagnostics *d);
+size_t diag_count(const struct diagnostics *d, enum diag_severity sev);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "base/error.h"
 #include "base/strv.h"
 #include "host/host.h"
@@ -114,3 +116,21 @@ struct effective {
 int effective_build(const struct policy *policy, const struct effective_request *request,
 		    const struct host *host, struct effective *ret, struct error *err);
 void effective_free(struct effective *eff);
+
+/* Appends a copy of path; mark is kept for SOURCE_POLICY only. -ENOMEM. */
+int effective_path_list_add(struct effective_path_list *list, const char *path,
+			    enum entry_source source, struct source_mark mark, bool is_device);
+/* The entry whose path is exactly path, or NULL. */
+struct effective_path *effective_path_list_find(const struct effective_path_list *list,
+						const char *path);
+/* Whether path is listed in read_only or read_write. */
+bool effective_lists_path(const struct effective *eff, const char *path);
+/* Appends a runtime addition (copies path and reason). -ENOMEM. */
+int effective_addition_add(struct effective *eff, const char *path, uint64_t access,
+			   const char *reason);
+
+/* `policy show --effective`: the canonical policy document with the lists as
+ * enforced, filesystem_policy.sources (path -> "workdir" | "gpu" for every
+ * entry not written in the policy), landlock.abi, runtime_additions, gpu,
+ * network and notes. New reference; NULL on allocation failure. */
+json_t *effective_to_json(const struct effective *eff);

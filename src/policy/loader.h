@@ -1,6 +1,9 @@
 /* Loading a policy: YAML text -> struct policy, validated. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "policy/diag.h"
 #include "policy/policy.h"
 
@@ -13,5 +16,9 @@ int policy_load_buffer(const char *name, const char *data, size_t size, struct p
 		       struct diagnostics *diags);
 /* The built-in default policy (OpenShell's restrictive default). */
 int policy_load_default(struct policy *ret, struct diagnostics *diags);
+/* Checks a model against the rules (paths, process identities, network
+ * policies and middlewares) and adds every violation to diags. The loaders
+ * call it; it is exported for models built in code. */
+void policy_validate(const struct policy *p, struct diagnostics *diags);
 /* Structural equality of two models (marks and source names ignored). */
 bool policy_equal(const struct policy *a, const struct policy *b);

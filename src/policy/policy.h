@@ -30,9 +30,20 @@ struct policy_path {
 	struct source_mark mark;
 };
 
+/* A list of strings as written, each with its mark: filesystem paths, and in
+ * network policies binary paths, addresses and host patterns. */
 struct path_list {
 	struct policy_path *items;
 	size_t len;
+	size_t cap; /* allocated items, kept by path_list_push */
+};
+
+/* Where single values were written; line 0 when not written. */
+struct policy_marks {
+	struct source_mark version;
+	struct source_mark compatibility;
+	struct source_mark run_as_user;
+	struct source_mark run_as_group;
 };
 
 /* Network policies are parsed, validated and kept, not yet enforced. The
@@ -58,7 +69,13 @@ struct policy {
 	size_t n_network_policies;
 	struct network_middleware *network_middlewares;
 	size_t n_network_middlewares;
+	struct policy_marks marks;
 };
 
 void policy_free(struct policy *p);
 const char *landlock_compat_name(enum landlock_compat c);
+
+/* Appends a copy of s; -ENOMEM. */
+int path_list_push(struct path_list *l, const char *s, struct source_mark mark);
+void path_list_free(struct path_list *l);
+bool path_list_equal(const struct path_list *a, const struct path_list *b);

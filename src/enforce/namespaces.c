@@ -1,0 +1,209 @@
+/* Namespaces of a sandbox, entered by the launching process with unshare(2):
+ * the user namespace and its id maps (rootless), then IPC, UTS with the
+ * sandbox's hostname, a loopback-only network namespace, and PID. */
+#include "enforce/namespaces.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/log.h"
+
+static int write_file(const char *path, const char *content, struct error *err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(content);
+	ssize_t n;
+
+	if (fd < 0)
+		return error_set_errno(err, errno, "open %s", path);
+	n = write(fd, content, len);
+	if (n < 0)
+		return error_set_errno(err, errno, "write %s", path);
+	if ((size_t)n != len)
+		return error_set(err, EIO, "write %s: short write", path);
+	return 0;
+}
+
+/* The integer in a sysctl file, or -1 when it is absent or unreadable. */
+static long sysctl_read(const char *path)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	long value;
+
+	if (!f || fscanf(f, "%ld", &value) != 1)
+		return -1;
+	return value;
+}
+
+/* Why the kernel refused a user namespace with `code`, in words a user can
+ * act on; NULL when `code` does not mean "unavailable" (a caller bug, such as
+ * a multithreaded caller). */
+static const char *userns_refusal_reason(int code)
+{
+	if (code == EINVAL)
+		return access("/proc/self/ns/user", F_OK) < 0
+			   ? "the kernel is built without user namespaces"
+			   : NULL;
+	if (code != EPERM && code != EACCES && code != ENOSPC && code != EUSERS)
+		return NULL;
+	if (sysctl_read("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+		return "kernel.unprivileged_userns_clone is 0";
+	if (sysctl_read("/proc/sys/user/max_user_namespaces") == 0)
+		return "user.max_user_namespaces is 0";
+	if (sysctl_read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
+		return "AppArmor restricts unprivileged user namespaces "
+		       "(kernel.apparmor_restrict_unprivileged_userns is 1)";
+	if (code == ENOSPC || code == EUSERS)
+		return "the user namespace limit (user.max_user_namespaces) is reached";
+	return "refused by the environment: a seccomp profile, a chroot or a security module";
+}
+
+/* `failed` says what failed and why ("unshare(CLONE_NEWUSER): Operation not
+ * permitted"); the error becomes NAMESPACES_USERNS_UNAVAILABLE when `code`
+ * means the environment refuses user namespaces. */
+static int userns_failure(int code, const char *failed, struct error *err)
+{
+	const char *reason = userns_refusal_reason(code);
+
+	if (!reason)
+		return error_set(err, code, "%s", failed);
+	error_set(err, EOPNOTSUPP, "%s: user namespaces are unavailable to this user (%s)", failed,
+		  reason);
+	return NAMESPACES_USERNS_UNAVAILABLE;
+}
+
+static int write_id_maps(uid_t uid, gid_t gid, struct error *err)
+{
+	char map[64];
+	int r;
+
+	r = write_file("/proc/self/setgroups", "deny", err);
+	if (r < 0)
+		return r;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	r = write_file("/proc/self/uid_map", map, err);
+	if (r < 0)
+		return r;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	return write_file("/proc/self/gid_map", map, err);
+}
+
+/* A process that changed its ids is not dumpable, and the /proc/self files of
+ * a non-dumpable process belong to root: dumpable is raised while the maps
+ * are written and restored after. */
+static int write_id_maps_dumpable(uid_t uid, gid_t gid, struct error *err)
+{
+	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	int r;
+
+	if (dumpable == 0 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return error_set_errno(err, errno, "prctl(PR_SET_DUMPABLE)");
+	r = write_id_maps(uid, gid, err);
+	if (dumpable == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 && r >= 0)
+		return error_set_errno(err, errno, "prctl(PR_SET_DUMPABLE)");
+	return r;
+}
+
+static int enter_user_namespace(struct error *err)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char failed[ERROR_MESSAGE_MAX];
+	int r;
+
+	if (unshare(CLONE_NEWUSER) < 0) {
+		int code = errno;
+
+		snprintf(failed, sizeof(failed), "unshare(CLONE_NEWUSER): %s", strerror(code));
+		return userns_failure(code, failed, err);
+	}
+	r = write_id_maps_dumpable(uid, gid, err);
+	if (r == -EPERM) {
+		snprintf(failed, sizeof(failed), "%s", err->message);
+		return userns_failure(-r, failed, err);
+	}
+	if (r < 0)
+		return r;
+	log_debug("namespace_user", "user namespace: uid %u and gid %u mapped to themselves",
+		  (unsigned)uid, (unsigned)gid);
+	return 0;
+}
+
+static int unshare_one(int flag, const char *name, struct error *err)
+{
+	if (unshare(flag) < 0)
+		return error_set_errno(err, errno, "unshare(%s)", name);
+	return 0;
+}
+
+static int enter_uts_namespace(const char *hostname, struct error *err)
+{
+	int r = unshare_one(CLONE_NEWUTS, "CLONE_NEWUTS", err);
+
+	if (r < 0 || !hostname)
+		return r;
+	if (sethostname(hostname, strlen(hostname)) < 0)
+		return error_set_errno(err, errno, "sethostname(\"%s\")", hostname);
+	return 0;
+}
+
+static int enter_net_namespace(struct error *err)
+{
+	int r = unshare_one(CLONE_NEWNET, "CLONE_NEWNET", err);
+
+	if (r < 0)
+		return r;
+	return network_loopback_up(err);
+}
+
+int network_loopback_up(struct error *err)
+{
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {.ifr_name = "lo"};
+
+	if (fd < 0)
+		return error_set_errno(err, errno, "socket(AF_INET)");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return error_set_errno(err, errno, "ioctl(SIOCGIFFLAGS, lo)");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return error_set_errno(err, errno, "ioctl(SIOCSIFFLAGS, lo)");
+	return 0;
+}
+
+int namespaces_enter(const struct isolation_spec *spec, struct error *err)
+{
+	int r;
+
+	if (spec->user_ns) {
+		r = enter_user_namespace(err);
+		if (r < 0)
+			return r;
+	}
+	r = unshare_one(CLONE_NEWIPC, "CLONE_NEWIPC", err);
+	if (r < 0)
+		return r;
+	r = enter_uts_namespace(spec->hostname, err);
+	if (r < 0)
+		return r;
+	if (spec->net_none) {
+		r = enter_net_namespace(err);
+		if (r < 0)
+			return r;
+	}
+	r = unshare_one(CLONE_NEWPID, "CLONE_NEWPID", err);
+	if (r < 0)
+		return r;
+	log_info("namespaces", "namespaces: %sipc, uts (hostname %s), %spid",
+		 spec->user_ns ? "user, " : "", spec->hostname ? spec->hostname : "unchanged",
+		 spec->net_none ? "net (loopback only), " : "");
+	return 0;
+}

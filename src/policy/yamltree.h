@@ -1,0 +1,48 @@
+/* A YAML document as a tree of nodes that remember where they were written,
+ * read with libyaml's event parser under lockshell's limits, and the YAML 1.2
+ * core schema's resolution of plain scalars (shared by loader and emitter). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy/diag.h"
+
+#define YAML_TREE_DEPTH_MAX 64
+#define YAML_TREE_NODES_MAX 100000
+
+enum tree_kind { TREE_SCALAR, TREE_SEQUENCE, TREE_MAPPING };
+
+struct tree_node {
+	enum tree_kind kind;
+	struct source_mark mark;
+	char *text; /* scalar: NUL-terminated, holds no NUL; freed with the node */
+	size_t len;
+	bool plain; /* an untagged plain scalar: its type follows from its text */
+	/* A sequence's items; a mapping's key, value, key, value, ... */
+	struct tree_node **children;
+	size_t n_children;
+};
+
+enum scalar_type { SCALAR_STRING, SCALAR_NULL, SCALAR_BOOL, SCALAR_INT, SCALAR_FLOAT };
+
+/* Parses data (at most one document, no aliases, no duplicate keys, nesting
+ * and node count bounded). 0 with *ret_root set, or -EINVAL (-ENOMEM) with
+ * the errors in d. An empty stream gives *ret_root == NULL. */
+int tree_parse(const char *data, size_t size, struct diagnostics *d, struct tree_node **ret_root);
+void tree_free(struct tree_node *n);
+
+/* The value of key in a mapping; NULL when absent or n is not a mapping. */
+const struct tree_node *tree_get(const struct tree_node *n, const char *key);
+/* The key node of key in a mapping. */
+const struct tree_node *tree_get_key(const struct tree_node *n, const char *key);
+
+/* The type of a scalar: plain ones by the core schema, others are strings. */
+enum scalar_type tree_scalar_type(const struct tree_node *n);
+enum scalar_type scalar_type_of_plain(const char *s, size_t len);
+/* Integer value of a SCALAR_INT text (decimal, 0o, 0x); -ERANGE, -EINVAL. */
+int scalar_parse_int(const char *s, long long *ret);
+bool scalar_parse_bool(const char *s);
+
+/* The 1-based line and column of a byte offset in data. */
+struct source_mark source_mark_at(const char *data, size_t size, size_t offset);
