@@ -166,8 +166,11 @@ static int skip_path(struct landlock_ruleset *rs, const struct effective *eff,
 		return error_set_errno(err, code,
 				       "%s %s path %s (landlock compatibility hard_requirement)",
 				       what, req->kind, req->path);
-	log_warning("landlock_path_skipped", "skipping %s path %s: %s: %s", req->kind, req->path,
-		    what, strerror(code));
+	/* The default policy's portable list names paths many hosts lack: a
+	 * missing one of those is routine, reported at info level. */
+	log_event(code == ENOENT && policy_is_default(eff->policy) ? LOG_INFO : LOG_WARNING,
+		  "landlock_path_skipped", "skipping %s path %s: %s: %s", req->kind, req->path,
+		  what, strerror(code));
 	if (asprintf(&entry, "%s: %s", req->path, strerror(code)) < 0)
 		return error_set(err, ENOMEM, "recording the skipped path %s", req->path);
 	return strv_push_take(&rs->skipped, entry) < 0

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -144,6 +145,13 @@ static const struct seccomp_rule_info rules[] = {
     DENY_IF("socket", "domain is AF_NETLINK and protocol is not NETLINK_ROUTE",
 	    "audit, uevent, netfilter, xfrm and diagnostic sockets: host state and large parsers",
 	    MATCH2(INT_ARG_IS(0, AF_NETLINK), ARG_IS_NOT(2, NETLINK_ROUTE))),
+    DENY_IF("ioctl", "request is TIOCSTI",
+	    "pushes characters into the terminal's input queue: commands typed into the shell "
+	    "that started the sandbox",
+	    MATCH1(INT_ARG_IS(1, TIOCSTI))),
+    DENY_IF("ioctl", "request is TIOCLINUX",
+	    "virtual console control, including pasting the selection into the console's input",
+	    MATCH1(INT_ARG_IS(1, TIOCLINUX))),
     DENY_IF("execveat", "flags include AT_EMPTY_PATH",
 	    "executes a bare descriptor (fexecve), such as a memfd, with no path to judge",
 	    MATCH1(ARG_HAS(4, AT_EMPTY_PATH))),

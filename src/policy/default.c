@@ -1,6 +1,8 @@
 /* The built-in default policy: OpenShell's restrictive default. System paths
  * read-only, /tmp and /dev/null writable, the working directory included,
  * Landlock best effort, no network policy (no network). */
+#include <string.h>
+
 #include "policy/loader.h"
 
 static const char default_policy[] = "version: 1\n"
@@ -22,6 +24,11 @@ static const char default_policy[] = "version: 1\n"
 
 int policy_load_default(struct policy *ret, struct diagnostics *diags)
 {
-	return policy_load_buffer("<default>", default_policy, sizeof(default_policy) - 1, ret,
+	return policy_load_buffer(POLICY_DEFAULT_NAME, default_policy, sizeof(default_policy) - 1, ret,
 				  diags);
+}
+
+bool policy_is_default(const struct policy *p)
+{
+	return p && p->source_name && strcmp(p->source_name, POLICY_DEFAULT_NAME) == 0;
 }

@@ -72,7 +72,13 @@ struct policy {
 	struct policy_marks marks;
 };
 
+/* The source_name of the built-in default policy. */
+#define POLICY_DEFAULT_NAME "<default>"
+
 void policy_free(struct policy *p);
+/* True for the built-in default policy, whose portable path list names
+ * directories (such as /app) that many hosts lack. */
+bool policy_is_default(const struct policy *p);
 const char *landlock_compat_name(enum landlock_compat c);
 
 /* Appends a copy of s; -ENOMEM. */

@@ -18,7 +18,8 @@
  *           keyctl add_key request_key acct swapon swapoff reboot
  *           open_by_handle_at personality personality-highbits socket-packet
  *           socket-packet-highbits socket-bluetooth socket-vsock
- *           socket-netlink-uevent execveat-empty-path unshare-user clone-user
+ *           socket-netlink-uevent ioctl-tiocsti ioctl-tioclinux
+ *           execveat-empty-path unshare-user clone-user
  *           seccomp-stack (stacks an allow-all filter, then tries memfd_create)
  *   ENOSYS: clone3
  *   ENOENT: execveat-path (execveat without AT_EMPTY_PATH reaches the kernel)
@@ -36,6 +37,7 @@
 #include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -329,6 +331,21 @@ static int probe_socket_vsock(void)
 	return fd_result(socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0));
 }
 
+/* On a descriptor that is no terminal: allowed, the kernel answers ENOTTY. */
+static int probe_ioctl_tiocsti(void)
+{
+	char c = '\n';
+
+	return ioctl(-1, TIOCSTI, &c) < 0 ? errno : 0;
+}
+
+static int probe_ioctl_tioclinux(void)
+{
+	char sub = 0;
+
+	return ioctl(-1, TIOCLINUX, &sub) < 0 ? errno : 0;
+}
+
 static int probe_socket_netlink_uevent(void)
 {
 	return fd_result(
@@ -483,6 +500,8 @@ static const struct probe probes[] = {
     PROBE_OF("socket-packet-highbits", "socket", probe_socket_packet_highbits, EPERM),
     PROBE_OF("socket-bluetooth", "socket", probe_socket_bluetooth, EPERM),
     PROBE_OF("socket-vsock", "socket", probe_socket_vsock, EPERM),
+    PROBE_OF("ioctl-tiocsti", "ioctl", probe_ioctl_tiocsti, EPERM),
+    PROBE_OF("ioctl-tioclinux", "ioctl", probe_ioctl_tioclinux, EPERM),
     PROBE_OF("socket-netlink-uevent", "socket", probe_socket_netlink_uevent, EPERM),
     PROBE_OF("socket-netlink-route", "socket", probe_socket_netlink_route, 0),
     PROBE_OF("socket-inet", "socket", probe_socket_inet, 0),
