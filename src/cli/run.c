@@ -1,24 +1,26 @@
 /* `lockshell run [OPTIONS] [--] CMD [ARG...]`: parses the options, loads the
  * policy, probes the host, builds the effective policy and hands it to the
- * supervisor; exits with the workload's code, or 125 with one message. */
+ * supervisor, which runs CMD in a new isolated sandbox; exits with the
+ * workload's code, or 125 with one message. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/log.h"
 #include "base/strv.h"
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "host/host.h"
 #include "policy/effective.h"
 #include "policy/gpu.h"
-#include "policy/loader.h"
 #include "supervisor/supervisor.h"
+
+/* The UTS hostname of the sandboxes `run` creates. */
+#define RUN_HOSTNAME "lockshell"
 
 struct run_options {
 	const char *policy_file; /* NULL: the built-in default */
@@ -30,6 +32,9 @@ struct run_options {
 	int log_fd;
 	struct gpu_selection gpu;
 	bool withhold_procfs;
+	bool network_set;
+	enum network_mode network;
+	bool share_tmp;
 	char **argv;
 };
 
@@ -39,6 +44,8 @@ enum {
 	OPT_LOG_FILE,
 	OPT_GPU,
 	OPT_WITHHOLD_PROCFS,
+	OPT_NETWORK,
+	OPT_SHARE_TMP,
 };
 
 static const struct option run_long_options[] = {
@@ -51,6 +58,8 @@ static const struct option run_long_options[] = {
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"gpu", optional_argument, NULL, OPT_GPU},
     {"diagnostic-withhold-procfs-write", no_argument, NULL, OPT_WITHHOLD_PROCFS},
+    {"network", required_argument, NULL, OPT_NETWORK},
+    {"share-tmp", no_argument, NULL, OPT_SHARE_TMP},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -60,7 +69,9 @@ static void run_usage(FILE *out)
 	fprintf(
 	    out,
 	    "Usage: lockshell run [OPTIONS] [--] CMD [ARG...]\n\n"
-	    "Run CMD under a policy: Landlock, seccomp, a privilege drop, supervision.\n"
+	    "Run CMD under a policy in a new sandbox: its own PID, mount, IPC, UTS and\n"
+	    "network namespaces (and user namespace when not run as root), a private /proc,\n"
+	    "/dev and /tmp, then Landlock, seccomp, a privilege drop, supervision.\n"
 	    "Exits with CMD's code, 128+N if signal N killed it, 124 on timeout, 125 when\n"
 	    "lockshell failed, 126 when CMD cannot be executed, 127 when it is not found.\n\n"
 	    "Options:\n"
@@ -73,6 +84,11 @@ static void run_usage(FILE *out)
 	    "      --log-level LEVEL   debug, info, warning (default), error\n"
 	    "      --log-file FILE     append every event to FILE as JSON lines\n"
 	    "      --gpu[=SEL]         a GPU sandbox: all GPUs, or SEL = indices \"0,2\"\n"
+	    "      --network MODE      none: a network namespace with loopback only; host:\n"
+	    "                          the host's network. Default: none, or host when the\n"
+	    "                          policy has network_policies\n"
+	    "      --share-tmp         use the host's /tmp instead of a private one (the\n"
+	    "                          workdir and policy paths under /tmp are always visible)\n"
 	    "      --diagnostic-withhold-procfs-write\n"
 	    "                          diagnostic only: a GPU sandbox without the /proc write\n"
 	    "                          addition, to reproduce CUDA error 304; not for real use\n"
@@ -88,52 +104,6 @@ static enum log_level log_threshold_current(void)
 	return LOG_ERROR;
 }
 
-static int seconds_parse(const char *option, const char *s, double *ret)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < 0) {
-		cli_errorf("invalid %s '%s': expected a number of seconds", option, s);
-		return -EINVAL;
-	}
-	*ret = v;
-	return 0;
-}
-
-static int env_assignment_check(const char *kv)
-{
-	size_t name_len = strspn(kv, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				     "0123456789_");
-
-	if (name_len == 0 || kv[name_len] != '=' || (kv[0] >= '0' && kv[0] <= '9')) {
-		cli_errorf("invalid --env '%s': expected NAME=VALUE, NAME of letters, digits and "
-			   "'_', not starting with a digit",
-			   kv);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int workdir_resolve(const char *dir, char **ret)
-{
-	_cleanup_free_ char *path = realpath(dir ? dir : ".", NULL);
-	struct stat st;
-
-	if (!path || stat(path, &st) < 0) {
-		cli_errorf("workdir %s: %s", dir ? dir : ".", strerror(errno));
-		return -errno;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		cli_errorf("workdir %s: not a directory", path);
-		return -ENOTDIR;
-	}
-	*ret = TAKE_PTR(path);
-	return 0;
-}
-
 static int log_file_open(const char *path, int *ret_fd)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
@@ -143,6 +113,17 @@ static int log_file_open(const char *path, int *ret_fd)
 		return -errno;
 	}
 	*ret_fd = fd;
+	return 0;
+}
+
+static int network_parse(const char *arg, struct run_options *o)
+{
+	if (strcmp(arg, "none") != 0 && strcmp(arg, "host") != 0) {
+		cli_errorf("invalid --network '%s' (none or host)", arg);
+		return -EINVAL;
+	}
+	o->network_set = true;
+	o->network = strcmp(arg, "none") == 0 ? NETWORK_NONE : NETWORK_HOST;
 	return 0;
 }
 
@@ -157,13 +138,13 @@ static int option_apply(struct run_options *o, int c, const char *arg)
 	case 'w':
 		free(o->workdir);
 		o->workdir = NULL;
-		return workdir_resolve(arg, &o->workdir);
+		return cli_workdir_resolve(arg, &o->workdir);
 	case 't':
-		return seconds_parse("--timeout", arg, &o->timeout_s);
+		return cli_seconds_parse("--timeout", arg, &o->timeout_s);
 	case OPT_KILL_AFTER:
-		return seconds_parse("--kill-after", arg, &o->kill_after_s);
+		return cli_seconds_parse("--kill-after", arg, &o->kill_after_s);
 	case 'e':
-		if (env_assignment_check(arg) < 0)
+		if (cli_env_assignment_check("--env", arg) < 0)
 			return -EINVAL;
 		return strv_push(&o->env, arg);
 	case OPT_LOG_LEVEL:
@@ -181,6 +162,11 @@ static int option_apply(struct run_options *o, int c, const char *arg)
 		return -EINVAL;
 	case OPT_WITHHOLD_PROCFS:
 		o->withhold_procfs = true;
+		return 0;
+	case OPT_NETWORK:
+		return network_parse(arg, o);
+	case OPT_SHARE_TMP:
+		o->share_tmp = true;
 		return 0;
 	}
 	return -EINVAL;
@@ -216,38 +202,7 @@ static int options_parse(int argc, char **argv, struct run_options *o)
 		return -EINVAL;
 	}
 	o->argv = argv + optind;
-	return o->workdir ? 0 : workdir_resolve(NULL, &o->workdir);
-}
-
-/* Diagnostics: every line printed when the policy is refused, warnings
- * reported as events when it loads. */
-static int run_policy_load(const char *file, struct policy *ret)
-{
-	struct diagnostics diags = {0};
-	char line[4096];
-	bool invalid;
-	int r;
-
-	r = file ? policy_load_file(file, ret, &diags) : policy_load_default(ret, &diags);
-	invalid = r == -EINVAL && diags.n_errors > 0;
-	for (size_t i = 0; i < diags.len && (r >= 0 || invalid); i++) {
-		diag_format(&diags, i, line, sizeof(line));
-		if (r < 0)
-			fprintf(stderr, "%s\n", line);
-		else
-			log_warning("policy_warning", "%s", line);
-	}
-	if (invalid)
-		cli_errorf("policy %s is invalid: %zu error%s", file ? file : "<default>",
-			   diags.n_errors, diags.n_errors == 1 ? "" : "s");
-	else if (r < 0)
-		cli_errorf("cannot load policy %s: %s", file ? file : "<default>", strerror(-r));
-	diag_free(&diags);
-	if (r >= 0)
-		log_info("policy", "policy %s loaded: %zu read-only, %zu read-write paths, %s",
-			 ret->source_name, ret->read_only.len, ret->read_write.len,
-			 landlock_compat_name(ret->compat));
-	return r;
+	return o->workdir ? 0 : cli_workdir_resolve(NULL, &o->workdir);
 }
 
 /* Everything up to a running workload; the policy, host facts and effective
@@ -258,11 +213,20 @@ static int run_start(struct run_options *o, struct supervisor *ret)
 	struct host host = {0};
 	struct effective eff = {0};
 	struct effective_request req = {
-	    .workdir = o->workdir, .gpu = o->gpu, .withhold_procfs_addition = o->withhold_procfs};
+	    .workdir = o->workdir,
+	    .gpu = o->gpu,
+	    .withhold_procfs_addition = o->withhold_procfs,
+	    .network_set = o->network_set,
+	    .network = o->network,
+	    .isolate = true,
+	    .rootless = geteuid() != 0,
+	    .share_tmp = o->share_tmp,
+	    .hostname = RUN_HOSTNAME,
+	};
 	struct error err = {0};
 	int r;
 
-	if (run_policy_load(o->policy_file, &policy) < 0)
+	if (cli_policy_load(o->policy_file, &policy) < 0)
 		return EXIT_LOCKSHELL_FAILED;
 	r = host_probe(&host, &err);
 	if (r >= 0)
@@ -274,7 +238,8 @@ static int run_start(struct run_options *o, struct supervisor *ret)
 				   .env_extra = o->env.items,
 				   .workdir = o->workdir,
 				   .timeout_s = o->timeout_s,
-				   .kill_after_s = o->kill_after_s};
+				   .kill_after_s = o->kill_after_s,
+				   .isolate = true};
 		r = supervisor_start(&l, ret, &err);
 		effective_free(&eff);
 	}

@@ -17,6 +17,7 @@
 #include "base/log.h"
 
 #define DEV_PREFIX "/dev/"
+#define TMP_PREFIX "/tmp/"
 
 static const char *const dev_standard_nodes[] = {
     "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
@@ -41,37 +42,50 @@ static const char *const proc_masked_files[] = {
 
 static const char *const proc_masked_dirs[] = {"/proc/acpi"};
 
-/* A host device node held as a detached bind mount (open_tree), to be
- * attached at the same path in the private /dev. */
-struct dev_node {
+/* A host path held as a detached bind mount (open_tree), to be attached at
+ * the same path in a private /dev or /tmp. */
+struct carried {
 	const char *path; /* borrowed */
 	int tree_fd;
+	mode_t mode;
 };
 
-struct dev_nodes {
-	struct dev_node *items;
+struct carried_list {
+	struct carried *items;
 	size_t len;
 };
 
-static void dev_nodes_free(struct dev_nodes *nodes)
+static void carried_list_free(struct carried_list *list)
 {
-	for (size_t i = 0; i < nodes->len; i++)
-		closep(&nodes->items[i].tree_fd);
-	free(nodes->items);
+	for (size_t i = 0; i < list->len; i++)
+		closep(&list->items[i].tree_fd);
+	free(list->items);
 }
 
-/* An absolute path under /dev/ whose components are neither empty nor "."
- * nor "..", so that it names the same place inside and outside. */
-static bool device_path_valid(const char *path)
+static int carried_list_alloc(struct carried_list *list, size_t max, struct error *err)
 {
-	const char *c;
+	list->items = calloc(max ? max : 1, sizeof(*list->items));
+	if (!list->items)
+		return error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
 
-	if (strncmp(path, DEV_PREFIX, strlen(DEV_PREFIX)) != 0)
+/* An absolute path under `prefix` (ending in '/') without ".." components,
+ * so that it names the same place inside and outside. Strict: no empty or
+ * "." components either (device paths); otherwise they are tolerated, as
+ * in "/tmp/dir/" written in a policy. */
+static bool path_valid_under(const char *path, const char *prefix, bool strict)
+{
+	const char *c = path + strlen(prefix);
+
+	if (strncmp(path, prefix, strlen(prefix)) != 0 || *c == '\0')
 		return false;
-	for (c = path + strlen(DEV_PREFIX);;) {
+	for (;;) {
 		size_t n = strcspn(c, "/");
 
-		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+		if (n == 2 && c[0] == '.' && c[1] == '.')
+			return false;
+		if (strict && (n == 0 || (n == 1 && c[0] == '.')))
 			return false;
 		if (c[n] == '\0')
 			return true;
@@ -79,74 +93,127 @@ static bool device_path_valid(const char *path)
 	}
 }
 
-static int device_paths_check(const struct isolation_spec *spec, struct error *err)
+static int paths_check(const char *const *paths, size_t n, const char *prefix, bool strict,
+		       const char *what, struct error *err)
 {
-	for (size_t i = 0; i < spec->n_device_paths; i++)
-		if (!device_path_valid(spec->device_paths[i]))
-			return error_set(err, EINVAL,
-					 "device path %s: not an absolute path under " DEV_PREFIX,
-					 spec->device_paths[i]);
+	for (size_t i = 0; i < n; i++)
+		if (!path_valid_under(paths[i], prefix, strict))
+			return error_set(err, EINVAL, "%s %s: not an absolute path under %s", what,
+					 paths[i], prefix);
 	return 0;
 }
 
-static int dev_node_open(const char *path, struct dev_node *ret, struct error *err)
+static int spec_check(const struct isolation_spec *spec, struct error *err)
 {
-	_cleanup_close_ int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	int r = paths_check(spec->device_paths, spec->n_device_paths, DEV_PREFIX, true,
+			    "device path", err);
+
+	if (r < 0 || !spec->private_tmp)
+		return r;
+	return paths_check(spec->tmp_paths, spec->n_tmp_paths, TMP_PREFIX, false, "/tmp path", err);
+}
+
+/* Clones the mount at path (with the mounts below it when recursive). */
+static int carried_open(const char *path, bool recursive, struct carried *ret, struct error *err)
+{
+	unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+	_cleanup_close_ int fd = open_tree(AT_FDCWD, path, flags);
 	struct stat st;
 
 	if (fd < 0)
 		return error_set_errno(err, errno, "open_tree %s", path);
 	if (fstat(fd, &st) < 0)
 		return error_set_errno(err, errno, "fstat %s", path);
-	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-		return error_set(err, EINVAL, "device path %s: not a character or block device",
-				 path);
-	*ret = (struct dev_node){.path = path, .tree_fd = TAKE_FD(fd)};
+	*ret = (struct carried){.path = path, .tree_fd = TAKE_FD(fd), .mode = st.st_mode};
 	return 0;
 }
 
-static bool dev_nodes_contain(const struct dev_nodes *nodes, const char *path)
+static bool carried_list_contains(const struct carried_list *list, const char *path)
 {
-	for (size_t i = 0; i < nodes->len; i++)
-		if (strcmp(nodes->items[i].path, path) == 0)
+	for (size_t i = 0; i < list->len; i++)
+		if (strcmp(list->items[i].path, path) == 0)
 			return true;
 	return false;
 }
 
-static int dev_nodes_add(struct dev_nodes *nodes, const char *path, struct error *err)
+/* A standard node the host lacks is left out; a requested one must exist. */
+static int dev_nodes_add(struct carried_list *nodes, const char *path, bool standard,
+			 struct error *err)
 {
+	struct carried *node = &nodes->items[nodes->len];
 	int r;
 
-	if (dev_nodes_contain(nodes, path))
+	if (carried_list_contains(nodes, path))
 		return 0;
-	r = dev_node_open(path, &nodes->items[nodes->len], err);
+	r = carried_open(path, false, node, err);
+	if (r == -ENOENT && standard) {
+		log_debug("dev_node_absent", "%s does not exist on the host: left out", path);
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	nodes->len++;
+	if (!S_ISCHR(node->mode) && !S_ISBLK(node->mode))
+		return error_set(err, EINVAL, "device path %s: not a character or block device",
+				 path);
 	return 0;
 }
 
 /* Clones of the host's nodes, taken while the host's /dev is still visible. */
-static int dev_nodes_open(const struct isolation_spec *spec, struct dev_nodes *ret,
+static int dev_nodes_open(const struct isolation_spec *spec, struct carried_list *ret,
 			  struct error *err)
 {
-	size_t max = ARRAY_SIZE(dev_standard_nodes) + spec->n_device_paths;
-	int r;
+	int r = carried_list_alloc(ret, ARRAY_SIZE(dev_standard_nodes) + spec->n_device_paths, err);
 
-	ret->items = calloc(max, sizeof(*ret->items));
-	if (!ret->items)
-		return error_set(err, ENOMEM, "out of memory");
-	for (size_t i = 0; i < ARRAY_SIZE(dev_standard_nodes); i++) {
-		r = dev_nodes_add(ret, dev_standard_nodes[i], err);
-		if (r < 0)
-			return r;
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(dev_standard_nodes); i++)
+		r = dev_nodes_add(ret, dev_standard_nodes[i], true, err);
+	for (size_t i = 0; r >= 0 && i < spec->n_device_paths; i++)
+		r = dev_nodes_add(ret, spec->device_paths[i], false, err);
+	return r;
+}
+
+/* Whether a is b or a directory above it. */
+static bool path_covers(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/');
+}
+
+/* Whether tmp_paths[i] is visible anyway through another entry. */
+static bool tmp_path_redundant(const struct isolation_spec *spec, size_t i)
+{
+	for (size_t j = 0; j < spec->n_tmp_paths; j++) {
+		const char *other = spec->tmp_paths[j];
+
+		if (j != i && path_covers(other, spec->tmp_paths[i]) &&
+		    (strcmp(other, spec->tmp_paths[i]) != 0 || j < i))
+			return true;
 	}
-	for (size_t i = 0; i < spec->n_device_paths; i++) {
-		r = dev_nodes_add(ret, spec->device_paths[i], err);
-		if (r < 0)
-			return r;
+	return false;
+}
+
+/* Clones of the host's /tmp entries to keep, taken before /tmp is covered.
+ * Entries that do not exist are skipped: the Landlock rules decide what a
+ * missing path means. */
+static int tmp_paths_open(const struct isolation_spec *spec, struct carried_list *ret,
+			  struct error *err)
+{
+	int r = carried_list_alloc(ret, spec->n_tmp_paths, err);
+
+	for (size_t i = 0; r >= 0 && i < spec->n_tmp_paths; i++) {
+		if (tmp_path_redundant(spec, i))
+			continue;
+		r = carried_open(spec->tmp_paths[i], true, &ret->items[ret->len], err);
+		if (r == -ENOENT) {
+			log_debug("tmp_path_absent", "%s does not exist: not carried into /tmp",
+				  spec->tmp_paths[i]);
+			r = 0;
+		} else if (r >= 0) {
+			ret->len++;
+		}
 	}
-	return 0;
+	return r;
 }
 
 static int mount_fs(const char *type, const char *target, unsigned long flags, const char *options,
@@ -164,20 +231,19 @@ static int make_dir(const char *path, mode_t mode, struct error *err)
 	return 0;
 }
 
-/* Creates the directories between /dev/ and the node, such as
+/* Creates the directories between the mount point `prefix` and path, such as
  * /dev/nvidia-caps. */
-static int dev_make_parents(const char *path, struct error *err)
+static int make_parents(const char *path, const char *prefix, struct error *err)
 {
 	char dir[PATH_MAX];
 	const char *slash;
 
-	for (slash = strchr(path + strlen(DEV_PREFIX), '/'); slash;
-	     slash = strchr(slash + 1, '/')) {
+	for (slash = strchr(path + strlen(prefix), '/'); slash; slash = strchr(slash + 1, '/')) {
 		size_t len = (size_t)(slash - path);
 		int r;
 
 		if (len >= sizeof(dir))
-			return error_set(err, ENAMETOOLONG, "device path %s: too long", path);
+			return error_set(err, ENAMETOOLONG, "path %s: too long", path);
 		memcpy(dir, path, len);
 		dir[len] = '\0';
 		r = make_dir(dir, 0755, err);
@@ -187,25 +253,31 @@ static int dev_make_parents(const char *path, struct error *err)
 	return 0;
 }
 
-static int dev_node_attach(const struct dev_node *node, struct error *err)
+/* Attaches a clone at its path below prefix, onto an empty directory or
+ * file made for it. */
+static int carried_attach(const struct carried *c, const char *prefix, struct error *err)
 {
-	int r = dev_make_parents(node->path, err);
+	int r = make_parents(c->path, prefix, err);
 
 	if (r < 0)
 		return r;
-	if (mknod(node->path, S_IFREG | 0444, 0) < 0)
-		return error_set_errno(err, errno, "mknod %s", node->path);
-	if (move_mount(node->tree_fd, "", AT_FDCWD, node->path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return error_set_errno(err, errno, "move_mount %s", node->path);
+	if (S_ISDIR(c->mode))
+		r = make_dir(c->path, 0755, err);
+	else if (mknod(c->path, S_IFREG | 0444, 0) < 0)
+		r = error_set_errno(err, errno, "mknod %s", c->path);
+	if (r < 0)
+		return r;
+	if (move_mount(c->tree_fd, "", AT_FDCWD, c->path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return error_set_errno(err, errno, "move_mount %s", c->path);
 	return 0;
 }
 
-static int dev_setup(const struct dev_nodes *nodes, struct error *err)
+static int dev_setup(const struct carried_list *nodes, struct error *err)
 {
 	int r = mount_fs("tmpfs", "/dev", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755", err);
 
 	for (size_t i = 0; r >= 0 && i < nodes->len; i++)
-		r = dev_node_attach(&nodes->items[i], err);
+		r = carried_attach(&nodes->items[i], DEV_PREFIX, err);
 	if (r >= 0)
 		r = make_dir("/dev/pts", 0755, err);
 	if (r >= 0)
@@ -327,32 +399,41 @@ static int mount_namespace_enter(struct error *err)
 	return 0;
 }
 
+static int tmp_setup(const struct carried_list *carried, struct error *err)
+{
+	int r = mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", err);
+
+	for (size_t i = 0; r >= 0 && i < carried->len; i++)
+		r = carried_attach(&carried->items[i], TMP_PREFIX, err);
+	return r;
+}
+
 int mounts_setup(const struct isolation_spec *spec, struct error *err)
 {
-	_cleanup_(dev_nodes_free) struct dev_nodes nodes = {0};
+	_cleanup_(carried_list_free) struct carried_list nodes = {0};
+	_cleanup_(carried_list_free) struct carried_list tmp = {0};
 	int r;
 
-	r = device_paths_check(spec, err);
+	r = spec_check(spec, err);
 	if (r < 0)
 		return r;
 	r = mount_namespace_enter(err);
 	if (r < 0)
 		return r;
 	r = dev_nodes_open(spec, &nodes, err);
+	if (r >= 0 && spec->private_tmp)
+		r = tmp_paths_open(spec, &tmp, err);
+	if (r >= 0)
+		r = dev_setup(&nodes, err);
+	if (r >= 0)
+		r = proc_setup(spec->user_ns, err);
+	if (r >= 0 && spec->private_tmp)
+		r = tmp_setup(&tmp, err);
 	if (r < 0)
 		return r;
-	r = dev_setup(&nodes, err);
-	if (r < 0)
-		return r;
-	r = proc_setup(spec->user_ns, err);
-	if (r < 0)
-		return r;
-	if (spec->private_tmp) {
-		r = mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", err);
-		if (r < 0)
-			return r;
-	}
-	log_info("mounts", "mounts: private /dev with %zu device nodes, fresh /proc, %s /tmp",
-		 nodes.len, spec->private_tmp ? "private" : "host's");
+	log_info("mounts",
+		 "mounts: private /dev with %zu device nodes, fresh /proc, %s /tmp (%zu host "
+		 "paths kept)",
+		 nodes.len, spec->private_tmp ? "private" : "host's", tmp.len);
 	return 0;
 }

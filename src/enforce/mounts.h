@@ -4,8 +4,9 @@
  *   - a new mount namespace; "/" is made MS_REC|MS_PRIVATE before anything
  *     is mounted, so nothing propagates to or from the host;
  *   - /dev: a tmpfs (mode 0755, nosuid, nodev, noexec) holding null, zero,
- *     full, random, urandom, tty and the spec's device_paths (with their
- *     parent directories), each the host's node bind-mounted onto an empty
+ *     full, random, urandom and tty (those the host has) and the spec's
+ *     device_paths (with their parent directories), each the host's node
+ *     bind-mounted onto an empty
  *     file. A bind mount keeps the flags of the host's /dev mount, so the
  *     nodes work although the tmpfs is nodev; this works rootless too, where
  *     a node made with mknod would never open. devpts (newinstance,
@@ -19,7 +20,11 @@
  *     /proc/keys, /proc/timer_list and /proc/sched_debug masked by
  *     /dev/null; /proc/acpi masked by an empty read-only tmpfs. Entries this
  *     kernel does not have are skipped;
- *   - /tmp: a fresh tmpfs (mode 1777) when spec.private_tmp.
+ *   - /tmp: a fresh tmpfs (mode 1777) when spec.private_tmp, holding the
+ *     spec's tmp_paths (those that exist) at the same place: each the
+ *     host's file or directory bind-mounted with the mounts below it, onto
+ *     an empty file or directory (parents created, mode 0755); an entry
+ *     below another is visible through it.
  *
  * The caller must still hold CAP_SYS_ADMIN over its user namespace (root, or
  * the rootless user inside the user namespace of namespaces_enter()), and
@@ -34,7 +39,8 @@
 /* Returns 0, or a negative errno with err naming the syscall and path. A
  * device path that is not an absolute path under /dev/ without "." or ".."
  * components, or that is not a character or block device, is -EINVAL; one
- * that does not exist is -ENOENT. Device paths are resolved before /dev is
+ * that does not exist is -ENOENT. A /tmp path not under /tmp/, or with a
+ * ".." component, is -EINVAL. Device and /tmp paths are resolved before /dev and /tmp are
  * covered. On failure the mount namespace is left half built: the caller
  * exits. */
 int mounts_setup(const struct isolation_spec *spec, struct error *err);

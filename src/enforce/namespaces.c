@@ -1,6 +1,7 @@
 /* Namespaces of a sandbox, entered by the launching process with unshare(2):
  * the user namespace and its id maps (rootless), then IPC, UTS with the
- * sandbox's hostname, a loopback-only network namespace, and PID. */
+ * sandbox's hostname, a loopback-only network namespace, and PID; or joined
+ * with setns(2) through a pidfd of a running sandbox's PID 1. */
 #include "enforce/namespaces.h"
 
 #include <fcntl.h>
@@ -179,7 +180,7 @@ int network_loopback_up(struct error *err)
 	return 0;
 }
 
-int namespaces_enter(const struct isolation_spec *spec, struct error *err)
+int namespaces_enter_user_pid(const struct isolation_spec *spec, struct error *err)
 {
 	int r;
 
@@ -188,6 +189,17 @@ int namespaces_enter(const struct isolation_spec *spec, struct error *err)
 		if (r < 0)
 			return r;
 	}
+	r = unshare_one(CLONE_NEWPID, "CLONE_NEWPID", err);
+	if (r < 0)
+		return r;
+	log_info("namespaces", "namespaces: %spid", spec->user_ns ? "user, " : "");
+	return 0;
+}
+
+int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err)
+{
+	int r;
+
 	r = unshare_one(CLONE_NEWIPC, "CLONE_NEWIPC", err);
 	if (r < 0)
 		return r;
@@ -199,11 +211,47 @@ int namespaces_enter(const struct isolation_spec *spec, struct error *err)
 		if (r < 0)
 			return r;
 	}
-	r = unshare_one(CLONE_NEWPID, "CLONE_NEWPID", err);
+	log_info("namespaces", "namespaces: ipc, uts (hostname %s)%s",
+		 spec->hostname ? spec->hostname : "unchanged",
+		 spec->net_none ? ", net (loopback only)" : "");
+	return 0;
+}
+
+int namespaces_enter(const struct isolation_spec *spec, struct error *err)
+{
+	int r = namespaces_enter_user_pid(spec, err);
+
 	if (r < 0)
 		return r;
-	log_info("namespaces", "namespaces: %sipc, uts (hostname %s), %spid",
-		 spec->user_ns ? "user, " : "", spec->hostname ? spec->hostname : "unchanged",
-		 spec->net_none ? "net (loopback only), " : "");
+	return namespaces_enter_rest(spec, err);
+}
+
+int namespaces_rest_flags(const struct isolation_spec *spec)
+{
+	return CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (spec->net_none ? CLONE_NEWNET : 0);
+}
+
+/* The kernel refuses (EINVAL) to re-enter the caller's own user namespace,
+ * as when root joins a sandbox that has none: then the PID namespace alone. */
+int namespaces_join_user_pid(int pidfd, struct error *err)
+{
+	if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWPID) == 0) {
+		log_debug("namespaces_join", "joined the sandbox's user and PID namespaces");
+		return 0;
+	}
+	if (errno == EINVAL && setns(pidfd, CLONE_NEWPID) == 0) {
+		log_debug("namespaces_join", "joined the sandbox's PID namespace");
+		return 0;
+	}
+	return error_set_errno(err, errno, "setns(user, pid) into the sandbox's PID 1");
+}
+
+int namespaces_join_rest(int pidfd, int flags, struct error *err)
+{
+	if (setns(pidfd, flags) < 0)
+		return error_set_errno(
+		    err, errno, "setns(%s%s%s%s)", flags & CLONE_NEWNS ? "mnt " : "",
+		    flags & CLONE_NEWIPC ? "ipc " : "", flags & CLONE_NEWUTS ? "uts " : "",
+		    flags & CLONE_NEWNET ? "net" : "");
 	return 0;
 }

@@ -10,6 +10,8 @@
  *         (hostname), network (spec.net_none: loopback only, brought up
  *         here) and PID. P now lives in the new user, IPC, UTS and network
  *         namespaces; its own pid, its mounts and its /proc stay the host's.
+ *         (Or split: namespaces_enter_user_pid() here, and
+ *         namespaces_enter_rest() in the child, first thing.)
  *     fork()
  *         The first child is PID 1 of the new PID namespace: the sandbox's
  *         init. Every later process P forks also lands in that namespace;
@@ -50,6 +52,12 @@ struct isolation_spec {
 	 * example the effective policy's read_write entries with is_device. */
 	const char *const *device_paths;
 	size_t n_device_paths;
+	/* Host paths strictly below /tmp/ that stay visible, at the same place,
+	 * in the private /tmp (for example the workdir and the policy's
+	 * entries there): absolute, without ".." components. Ignored without
+	 * private_tmp. */
+	const char *const *tmp_paths;
+	size_t n_tmp_paths;
 };
 
 /* Returned by namespaces_enter() when spec.user_ns is set and the kernel or
@@ -65,8 +73,33 @@ struct isolation_spec {
 
 /* Enters the namespaces of spec in the calling process, as described above.
  * Returns 0, NAMESPACES_USERNS_UNAVAILABLE, or a negative errno with err
- * naming the syscall (and the file, for the id maps). */
+ * naming the syscall (and the file, for the id maps). Equivalent to
+ * namespaces_enter_user_pid() then namespaces_enter_rest(). */
 int namespaces_enter(const struct isolation_spec *spec, struct error *err);
+
+/* The two halves of namespaces_enter(), for a launch that builds the rest of
+ * the sandbox in PID 1 while its workload prepares: the user namespace
+ * (spec.user_ns) and the PID namespace in the launching process, which
+ * stays outside the others; then IPC, UTS (hostname) and network
+ * (spec.net_none) in PID 1, before mounts_setup(). Same results. */
+int namespaces_enter_user_pid(const struct isolation_spec *spec, struct error *err);
+int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err);
+/* The CLONE_NEW* flags of the namespaces namespaces_enter_rest() and
+ * mounts_setup() create: what a process must setns to join PID 1 in them. */
+int namespaces_rest_flags(const struct isolation_spec *spec);
+
+/* `sandbox exec`: joins, in the calling process, the user namespace of the
+ * sandbox's PID 1 (`pidfd` from pidfd_open()) when it differs from the
+ * caller's, and its PID namespace: the caller keeps its own pid, its next
+ * fork lands in the sandbox, and that child joins the rest with
+ * namespaces_join_rest(pidfd, namespaces_rest_flags(spec)) for the spec the
+ * sandbox was built from. The caller must be single-threaded. */
+int namespaces_join_user_pid(int pidfd, struct error *err);
+
+/* Joins the namespaces `flags` names of the process `pidfd` refers to, in
+ * one setns(2). With CLONE_NEWNS the current and root directories become
+ * the root of that mount namespace. */
+int namespaces_join_rest(int pidfd, int flags, struct error *err);
 
 /* Brings the loopback interface of the current network namespace up
  * (SIOCSIFFLAGS on an AF_INET socket). Needs CAP_NET_ADMIN over it. */

@@ -24,8 +24,8 @@ static const char default_policy[] = "version: 1\n"
 
 int policy_load_default(struct policy *ret, struct diagnostics *diags)
 {
-	return policy_load_buffer(POLICY_DEFAULT_NAME, default_policy, sizeof(default_policy) - 1, ret,
-				  diags);
+	return policy_load_buffer(POLICY_DEFAULT_NAME, default_policy, sizeof(default_policy) - 1,
+				  ret, diags);
 }
 
 bool policy_is_default(const struct policy *p)

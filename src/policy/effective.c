@@ -1,6 +1,6 @@
 /* Building the effective policy: the policy's lists with their marks, the
- * workdir, the network mode and the host's Landlock ABI, then the GPU
- * baseline and runtime addition for GPU requests; and freeing it. */
+ * workdir, the isolation and network mode and the host's Landlock ABI, then
+ * the GPU baseline and runtime addition for GPU requests; and freeing it. */
 #include "policy/effective.h"
 
 #include <errno.h>
@@ -10,8 +10,13 @@
 #include "base/cleanup.h"
 #include "policy/gpu.h"
 
-/* The network mode when the caller chose none: the single place to change. */
-#define NETWORK_DEFAULT NETWORK_HOST
+/* The network mode when the caller chose none: the single place to change.
+ * No network policies means no egress, as in OpenShell. */
+#define NETWORK_DEFAULT(policy) ((policy)->n_network_policies ? NETWORK_HOST : NETWORK_NONE)
+
+#define NOTE_NO_USERNS                                                                             \
+	"user namespaces are unavailable to this user: no namespaces, no private /proc, /dev "     \
+	"and /tmp, the host's network; Landlock and seccomp only (best_effort)"
 
 int effective_path_list_add(struct effective_path_list *list, const char *path,
 			    enum entry_source source, struct source_mark mark, bool is_device)
@@ -115,12 +120,41 @@ static int add_gpu(struct effective *eff, const struct effective_request *reques
 	return gpu_procfs_addition_add(eff, request->withhold_procfs_addition, err);
 }
 
+/* Rootless isolation needs a user namespace. Where the host has none for
+ * ordinary users, best_effort goes on with Landlock and seccomp alone (said
+ * in a note); hard_requirement keeps the isolation it requires, and the
+ * launch fails on it, naming the cause. */
+static int add_isolation(struct effective *eff, const struct effective_request *request,
+			 const struct host *host, struct error *err)
+{
+	if (request->rootless && !host->user_namespaces && eff->compat == COMPAT_BEST_EFFORT) {
+		eff->network = NETWORK_HOST;
+		if (strv_push(&eff->notes, NOTE_NO_USERNS) < 0)
+			return error_set(err, ENOMEM, "effective policy: out of memory");
+		return 0;
+	}
+	eff->isolation = (struct effective_isolation){
+	    .enabled = true,
+	    .user = request->rootless,
+	    .private_tmp = !request->share_tmp,
+	    .hostname = request->hostname ? strdup(request->hostname) : NULL,
+	};
+	if (request->hostname && !eff->isolation.hostname)
+		return error_set(err, ENOMEM, "effective policy: out of memory");
+	return 0;
+}
+
 static int build(const struct effective_request *request, const struct host *host,
 		 struct effective *eff, struct error *err)
 {
 	const struct policy *policy = eff->policy;
 	int r;
 
+	if (request->isolate) {
+		r = add_isolation(eff, request, host, err);
+		if (r < 0)
+			return r;
+	}
 	r = copy_policy_list(&eff->read_only, &policy->read_only, err);
 	if (r < 0)
 		return r;
@@ -144,7 +178,7 @@ int effective_build(const struct policy *policy, const struct effective_request 
 	    .policy = policy,
 	    .compat = policy->compat,
 	    .gpu = request->gpu,
-	    .network = request->network_set ? request->network : NETWORK_DEFAULT,
+	    .network = request->network_set ? request->network : NETWORK_DEFAULT(policy),
 	    .landlock_abi = host->landlock_abi,
 	};
 	int r = build(request, host, &eff, err);
@@ -176,6 +210,7 @@ void effective_free(struct effective *eff)
 	}
 	free(eff->additions);
 	free(eff->workdir);
+	free(eff->isolation.hostname);
 	strv_clear(&eff->notes);
 	*eff = (struct effective){0};
 }

@@ -1,6 +1,6 @@
 /* The effective policy: what is enforced. Built by effective_build() from the
- * policy as written, the request (workdir, GPU selection, network mode) and
- * the host facts. Every entry carries its source and, for anything the
+ * policy as written, the request (workdir, GPU selection, isolation, network
+ * mode) and the host facts. Every entry carries its source and, for anything the
  * runtime adds, a reason. Landlock rules, the seccomp filter, the mount setup
  * and `policy show --effective` are all generated from this struct. */
 #pragma once
@@ -92,6 +92,22 @@ struct effective_request {
 	bool withhold_procfs_addition;
 	bool network_set; /* the caller chose a network mode */
 	enum network_mode network;
+	/* Namespaces and private mounts (docs/isolation.md). */
+	bool isolate;
+	bool rootless;	      /* invoked by an ordinary user: a user namespace first */
+	bool share_tmp;	      /* keep the host's /tmp instead of a private one */
+	const char *hostname; /* the sandbox's hostname */
+};
+
+/* The sandbox's namespaces and private mounts. Without isolation (not
+ * requested, or user namespaces unavailable to an ordinary user under
+ * best_effort: a note says so, and the network mode is then host) every
+ * field is false and hostname NULL. */
+struct effective_isolation {
+	bool enabled;	  /* new PID, mount, IPC and UTS namespaces; private /proc and /dev */
+	bool user;	  /* a user namespace first (rootless) */
+	bool private_tmp; /* a private /tmp */
+	char *hostname;
 };
 
 struct effective {
@@ -104,15 +120,18 @@ struct effective {
 	size_t n_additions;
 	struct gpu_selection gpu;
 	enum network_mode network;
+	struct effective_isolation isolation;
 	int landlock_abi; /* of the host the effective policy was built for */
 	/* Decisions worth showing that add nothing, e.g. why no procfs
 	 * addition was made. */
 	struct strv notes;
 };
 
-/* Pure: reads only policy, request and host. Fails (with a message naming
- * the path or GPU index) on a GPU request the host cannot satisfy or on a
- * policy that conflicts with the GPU baseline. */
+/* Pure: reads only policy, request and host. The network mode is the
+ * request's, or by default none when the policy has no network_policies
+ * (no egress, as in OpenShell) and host otherwise. Fails (with a message
+ * naming the path or GPU index) on a GPU request the host cannot satisfy or
+ * on a policy that conflicts with the GPU baseline. */
 int effective_build(const struct policy *policy, const struct effective_request *request,
 		    const struct host *host, struct effective *ret, struct error *err);
 void effective_free(struct effective *eff);
@@ -132,5 +151,6 @@ int effective_addition_add(struct effective *eff, const char *path, uint64_t acc
 /* `policy show --effective`: the canonical policy document with the lists as
  * enforced, filesystem_policy.sources (path -> "workdir" | "gpu" for every
  * entry not written in the policy), landlock.abi, runtime_additions, gpu,
- * network and notes. New reference; NULL on allocation failure. */
+ * network ({mode}), isolation ({pid, mount, ipc, uts, user, private_tmp:
+ * booleans, hostname: string or null}) and notes. New reference; NULL on allocation failure. */
 json_t *effective_to_json(const struct effective *eff);

@@ -1,6 +1,7 @@
 /* The effective policy as a JSON tree: the canonical policy document with the
  * lists as enforced and every addition made visible (sources, runtime
- * additions, GPU request, network mode, notes). YAML is emitted from it. */
+ * additions, GPU request, network mode, isolation, notes). YAML is emitted
+ * from it. */
 #include "policy/effective.h"
 
 #include "policy/emit.h"
@@ -157,6 +158,22 @@ static json_t *network_object(enum network_mode mode)
 	return NULL;
 }
 
+static json_t *isolation_object(const struct effective_isolation *iso)
+{
+	json_t *obj = json_object();
+
+	if (obj && set_new(obj, "pid", json_boolean(iso->enabled)) &&
+	    set_new(obj, "mount", json_boolean(iso->enabled)) &&
+	    set_new(obj, "ipc", json_boolean(iso->enabled)) &&
+	    set_new(obj, "uts", json_boolean(iso->enabled)) &&
+	    set_new(obj, "user", json_boolean(iso->enabled && iso->user)) &&
+	    set_new(obj, "private_tmp", json_boolean(iso->enabled && iso->private_tmp)) &&
+	    set_new(obj, "hostname", iso->hostname ? json_string(iso->hostname) : json_null()))
+		return obj;
+	json_decref(obj);
+	return NULL;
+}
+
 static json_t *notes_array(const struct strv *notes)
 {
 	json_t *array = json_array();
@@ -177,6 +194,7 @@ json_t *effective_to_json(const struct effective *eff)
 	    set_new(doc, "runtime_additions", additions_array(eff)) &&
 	    set_new(doc, "gpu", gpu_object(&eff->gpu)) &&
 	    set_new(doc, "network", network_object(eff->network)) &&
+	    set_new(doc, "isolation", isolation_object(&eff->isolation)) &&
 	    set_new(doc, "notes", notes_array(&eff->notes)))
 		return doc;
 	json_decref(doc);

@@ -84,8 +84,6 @@ static json_t *endpoint_to_json(const struct network_endpoint *ep)
 {
 	json_t *obj = json_object();
 	bool ok = obj != NULL;
-	const char *key;
-	json_t *v;
 
 	put_string(obj, "host", ep->host, &ok);
 	put_string(obj, "path", ep->path, &ok);
@@ -99,7 +97,9 @@ static json_t *endpoint_to_json(const struct network_endpoint *ep)
 	if (ep->allowed_ips.len)
 		put(obj, "allowed_ips", strings_to_json(&ep->allowed_ips), &ok);
 	put_copy(obj, "deny_rules", ep->deny_rules, &ok);
-	json_object_foreach((json_t *)ep->options, key, v) put_copy(obj, key, v, &ok);
+	for (void *it = json_object_iter((json_t *)ep->options); it;
+	     it = json_object_iter_next((json_t *)ep->options, it))
+		put_copy(obj, json_object_iter_key(it), json_object_iter_value(it), &ok);
 	return checked(obj, ok);
 }
 
@@ -245,20 +245,19 @@ static int emit_node(yaml_emitter_t *e, const json_t *v, int depth);
 
 static int emit_mapping(yaml_emitter_t *e, const json_t *obj, int depth)
 {
-	const char *key;
 	yaml_event_t ev;
-	json_t *v;
 	int r;
 
 	r = emit_event(
 	    e, &ev,
 	    yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
-	json_object_foreach((json_t *)obj, key, v)
-	{
+	for (void *it = json_object_iter((json_t *)obj); it && r >= 0;
+	     it = json_object_iter_next((json_t *)obj, it)) {
+		const char *key = json_object_iter_key(it);
+
+		r = emit_scalar(e, key, strlen(key), true);
 		if (r >= 0)
-			r = emit_scalar(e, key, strlen(key), true);
-		if (r >= 0)
-			r = emit_node(e, v, depth + 1);
+			r = emit_node(e, json_object_iter_value(it), depth + 1);
 	}
 	return r < 0 ? r : emit_event(e, &ev, yaml_mapping_end_event_initialize(&ev));
 }
@@ -266,14 +265,13 @@ static int emit_mapping(yaml_emitter_t *e, const json_t *obj, int depth)
 static int emit_sequence(yaml_emitter_t *e, const json_t *arr, int depth)
 {
 	yaml_event_t ev;
-	size_t i;
-	json_t *v;
 	int r;
 
 	r = emit_event(
 	    e, &ev,
 	    yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
-	json_array_foreach(arr, i, v) if (r >= 0) r = emit_node(e, v, depth + 1);
+	for (size_t i = 0; i < json_array_size(arr) && r >= 0; i++)
+		r = emit_node(e, json_array_get(arr, i), depth + 1);
 	return r < 0 ? r : emit_event(e, &ev, yaml_sequence_end_event_initialize(&ev));
 }
 
@@ -354,9 +352,9 @@ static unsigned yaml_hostile(const unsigned char *s)
 	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
 		return s[1];
 	if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9))
-		return 0x2000u + s[2] - 0x80;
+		return 0x2000u + (s[2] & 0x3fu);
 	if (s[0] == 0xef && s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf))
-		return 0xff00u + s[2] - 0x80;
+		return 0xffc0u + (s[2] & 0x3fu);
 	return 0;
 }
 

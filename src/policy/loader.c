@@ -86,18 +86,12 @@ static int dup_member(const json_t *obj, const char *key, char **ret)
 /* The strings of arr (converted from seq) with their marks. */
 static int extract_strings(const json_t *arr, const struct tree_node *seq, struct path_list *ret)
 {
-	const json_t *v;
-	size_t i;
-
 	if (!seq || seq->kind != TREE_SEQUENCE)
 		return 0;
-	json_array_foreach(arr, i, v)
-	{
-		int r;
+	for (size_t i = 0; i < json_array_size(arr) && i < seq->n_children; i++) {
+		const char *s = json_string_value(json_array_get(arr, i));
+		int r = s ? path_list_push(ret, s, seq->children[i]->mark) : 0;
 
-		if (!json_is_string(v) || i >= seq->n_children)
-			continue;
-		r = path_list_push(ret, json_string_value(v), seq->children[i]->mark);
 		if (r < 0)
 			return r;
 	}
@@ -147,9 +141,6 @@ static int extract_ports(const json_t *e, const struct tree_node *n, struct netw
 {
 	const json_t *ports = json_object_get(e, "ports");
 	const json_t *port = json_object_get(e, "port");
-	const json_t *v;
-	size_t i;
-
 	if (port && ports)
 		diag_add(d, DIAG_ERROR, mark_of(tree_get_key(n, "port")),
 			 "an endpoint takes 'port' or 'ports', not both");
@@ -165,8 +156,10 @@ static int extract_ports(const json_t *e, const struct tree_node *n, struct netw
 		ep->ports[ep->n_ports++] = (uint16_t)json_integer_value(port);
 		return 0;
 	}
-	json_array_foreach(ports, i, v) if (json_is_integer(v)) ep->ports[ep->n_ports++] =
-	    (uint16_t)json_integer_value(v);
+	for (size_t i = 0; i < json_array_size(ports); i++)
+		if (json_is_integer(json_array_get(ports, i)))
+			ep->ports[ep->n_ports++] =
+			    (uint16_t)json_integer_value(json_array_get(ports, i));
 	return 0;
 }
 
@@ -229,13 +222,10 @@ static int extract_endpoint(const json_t *e, const struct tree_node *n, struct n
 static int extract_binaries(const json_t *arr, const struct tree_node *seq, struct path_list *ret,
 			    struct diagnostics *d)
 {
-	const json_t *b;
-	size_t i;
-
-	json_array_foreach(arr, i, b)
-	{
+	for (size_t i = 0; i < json_array_size(arr); i++) {
 		const struct tree_node *n = seq->children[i];
-		const char *path = json_string_value(json_object_get(b, "path"));
+		const char *path =
+		    json_string_value(json_object_get(json_array_get(arr, i), "path"));
 		int r;
 
 		if (tree_get_key(n, "harness"))
@@ -264,8 +254,6 @@ static int extract_network_policy(const char *key, const json_t *v, const struct
 {
 	const json_t *endpoints = json_object_get(v, "endpoints");
 	const struct tree_node *seq = tree_get(n, "endpoints");
-	const json_t *e;
-	size_t i;
 	int r;
 
 	np->key = strdup(key);
@@ -274,8 +262,9 @@ static int extract_network_policy(const char *key, const json_t *v, const struct
 	np->endpoints = calloc(json_array_size(endpoints) + 1, sizeof(*np->endpoints));
 	if (!np->endpoints)
 		return -ENOMEM;
-	json_array_foreach(endpoints, i, e)
-	{
+	for (size_t i = 0; i < json_array_size(endpoints); i++) {
+		const json_t *e = json_array_get(endpoints, i);
+
 		if (!json_is_object(e))
 			continue;
 		r = extract_endpoint(e, seq->children[i], &np->endpoints[np->n_endpoints++], d);

@@ -1,7 +1,8 @@
 /* YAML text to a node tree with libyaml's event parser. Owns the limits
  * libyaml leaves to its caller: one document, no aliases (no expansion
- * attacks), bounded nesting and node count, no duplicate keys, no NUL inside
- * scalars, only the core tags. Also the core schema's scalar resolution. */
+ * attacks), bounded nesting, node count and key length, no duplicate keys,
+ * no NUL inside scalars, only the core tags. Also the core schema's scalar
+ * resolution. */
 #include "policy/yamltree.h"
 
 #include <errno.h>
@@ -95,10 +96,14 @@ static int attach(struct builder *b, struct tree_node *n)
 		b->root = n;
 		return 0;
 	}
-	if (parent->kind == TREE_MAPPING && parent->n_children % 2 == 0 && n->kind != TREE_SCALAR) {
+	if (parent->kind == TREE_MAPPING && parent->n_children % 2 == 0 &&
+	    (n->kind != TREE_SCALAR || n->len > YAML_TREE_KEY_MAX)) {
 		struct source_mark m = n->mark;
+		bool scalar = n->kind == TREE_SCALAR;
 
 		tree_free(n);
+		if (scalar)
+			return fail(b, m, "a key is longer than %d bytes", YAML_TREE_KEY_MAX);
 		return fail(b, m, "mapping keys must be strings, not collections");
 	}
 	r = append_child(parent, n);

@@ -10,6 +10,9 @@
 
 #define YAML_TREE_DEPTH_MAX 64
 #define YAML_TREE_NODES_MAX 100000
+/* Keys are names. The bound keeps every key, escaped as JSON, within the
+ * 1024 characters YAML allows an implicit key, so JSON output reads back. */
+#define YAML_TREE_KEY_MAX 128
 
 enum tree_kind { TREE_SCALAR, TREE_SEQUENCE, TREE_MAPPING };
 
@@ -26,8 +29,8 @@ struct tree_node {
 
 enum scalar_type { SCALAR_STRING, SCALAR_NULL, SCALAR_BOOL, SCALAR_INT, SCALAR_FLOAT };
 
-/* Parses data (at most one document, no aliases, no duplicate keys, nesting
- * and node count bounded). 0 with *ret_root set, or -EINVAL (-ENOMEM) with
+/* Parses data (at most one document, no aliases, no duplicate keys; nesting,
+ * node count and key length bounded). 0 with *ret_root set, or -EINVAL (-ENOMEM) with
  * the errors in d. An empty stream gives *ret_root == NULL. */
 int tree_parse(const char *data, size_t size, struct diagnostics *d, struct tree_node **ret_root);
 void tree_free(struct tree_node *n);

@@ -1,56 +1,33 @@
-/* The supervisor: the launch sequence (the parent's preparation while
- * privileged, fork, the child's steps up to exec) and the wait loop that
- * forwards signals, enforces the timeout, reaps every descendant and hands
- * the terminal back. */
+/* The supervisor: the launch sequence in the supervisor's process (the
+ * isolation spec, the user and PID namespaces, fork) and the wait loop that
+ * forwards signals, enforces the timeout, reaps, follows the workload's
+ * stops and hands the terminal back. The workload's own steps are in
+ * child.c, the sandbox's PID 1 in init.c. */
 #include "supervisor/supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdnoreturn.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/log.h"
-#include "base/strv.h"
-#include "enforce/creds.h"
-#include "enforce/landlock.h"
-#include "enforce/seccomp.h"
+#include "supervisor/launch.h"
 
-static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+const int launch_forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+const size_t launch_n_forwarded_signals = ARRAY_SIZE(launch_forwarded_signals);
 
-/* What the child's steps need, prepared by the parent before fork. */
-struct prepared {
-	struct creds creds;
-	struct landlock_ruleset *ruleset;
-	struct seccomp_filter *filter;
-	struct strv env;
-	pid_t supervisor_pid;
-	bool take_terminal;
-	struct sigaction saved_sigttou;
-	sigset_t saved_mask;
-	int report_fd; /* the write end of the CLOEXEC error pipe */
-};
-
-/* The child's failure report: one write(2), atomic below PIPE_BUF. The
- * parent reads EOF instead when exec succeeded. */
-struct child_report {
-	int exit_code;
-	int code;
-	char message[ERROR_MESSAGE_MAX];
-};
+#define TMP_PREFIX "/tmp/"
 
 static void prepared_free(struct prepared *p)
 {
@@ -58,71 +35,13 @@ static void prepared_free(struct prepared *p)
 	landlock_ruleset_free(p->ruleset);
 	seccomp_filter_free(p->filter);
 	strv_clear(&p->env);
+	free(p->device_paths);
+	free(p->tmp_paths);
+	closep(&p->join_pidfd);
+	closep(&p->parent_pidfd);
+	closep(&p->ready_fd);
 	closep(&p->report_fd);
-}
-
-/* Sets "K=V" in env, replacing an existing K. */
-static int env_put(struct strv *env, const char *kv)
-{
-	size_t klen = strcspn(kv, "=") + 1;
-
-	for (size_t i = 0; i < env->len; i++)
-		if (strncmp(env->items[i], kv, klen) == 0) {
-			char *copy = strdup(kv);
-
-			if (!copy)
-				return -ENOMEM;
-			free(env->items[i]);
-			env->items[i] = copy;
-			return 0;
-		}
-	return strv_push(env, kv);
-}
-
-static int env_put_pair(struct strv *env, const char *key, const char *value)
-{
-	_cleanup_free_ char *kv = NULL;
-
-	if (asprintf(&kv, "%s=%s", key, value) < 0)
-		return -ENOMEM;
-	return env_put(env, kv);
-}
-
-/* Inherited, then the identity's HOME/USER/LOGNAME, then -e, then the
- * marker, which nothing overrides. */
-static int env_build(const struct launch *l, const struct creds *c, struct strv *env,
-		     struct error *err)
-{
-	int r = 0;
-
-	for (char **e = environ; e && *e && r >= 0; e++)
-		r = strchr(*e, '=') ? env_put(env, *e) : 0;
-	if (r >= 0)
-		r = env_put_pair(env, "HOME", c->home);
-	if (r >= 0)
-		r = env_put_pair(env, "USER", c->user);
-	if (r >= 0)
-		r = env_put_pair(env, "LOGNAME", c->user);
-	for (char *const *e = l->env_extra; e && *e && r >= 0; e++)
-		r = env_put(env, *e);
-	if (r >= 0)
-		r = env_put(env, "LOCKSHELL_SANDBOX=1");
-	if (r < 0)
-		return error_set(err, ENOMEM, "building the environment: out of memory");
-	return 0;
-}
-
-static void log_identity(const struct creds *c)
-{
-	if (c->change)
-		log_info("identity", "identity: uid %u gid %u, %zu supplementary groups, HOME=%s",
-			 c->uid, c->gid, c->n_groups, c->home);
-	else
-		log_info(
-		    "identity",
-		    "identity: invoked as uid %u (not root): the workload runs as the invoking "
-		    "user, uid %u gid %u, groups unchanged",
-		    c->uid, c->uid, c->gid);
+	closep(&p->init_fd);
 }
 
 static void log_effective(const struct effective *eff)
@@ -143,26 +62,79 @@ static void log_effective(const struct effective *eff)
 		log_info("effective_note", "effective policy: %s", eff->notes.items[i]);
 }
 
-/* Identity, Landlock rules, seccomp filter and environment, while still
- * privileged and before fork. */
+static void warn_without_isolation(const char *cause)
+{
+	log_warning("isolation",
+		    "%s: the sandbox runs WITHOUT namespaces and without a private /proc, /dev "
+		    "and /tmp; only Landlock and seccomp confine it (landlock compatibility "
+		    "best_effort)",
+		    cause);
+}
+
+static void paths_add(const struct effective_path_list *list, bool devices, const char **paths,
+		      size_t *n)
+{
+	for (size_t i = 0; i < list->len; i++) {
+		const struct effective_path *e = &list->items[i];
+
+		if (devices ? e->is_device : strncmp(e->path, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+			paths[(*n)++] = e->path;
+	}
+}
+
+/* The isolation spec from the effective policy: its GPU device nodes for the
+ * private /dev, and the workdir and policy entries below /tmp/ for the
+ * private /tmp. */
+static int isolation_spec_build(const struct launch *l, struct prepared *p, struct error *err)
+{
+	const struct effective *eff = l->eff;
+	size_t max = eff->read_only.len + eff->read_write.len + 1;
+	struct isolation_spec *spec = &p->spec;
+
+	p->device_paths = calloc(max, sizeof(*p->device_paths));
+	p->tmp_paths = calloc(max, sizeof(*p->tmp_paths));
+	if (!p->device_paths || !p->tmp_paths)
+		return error_set(err, ENOMEM, "out of memory");
+	*spec = (struct isolation_spec){
+	    .user_ns = eff->isolation.user,
+	    .net_none = eff->network == NETWORK_NONE,
+	    .hostname = l->hostname ? l->hostname : eff->isolation.hostname,
+	    .private_tmp = eff->isolation.private_tmp,
+	    .device_paths = p->device_paths,
+	    .tmp_paths = p->tmp_paths,
+	};
+	paths_add(&eff->read_only, true, p->device_paths, &spec->n_device_paths);
+	paths_add(&eff->read_write, true, p->device_paths, &spec->n_device_paths);
+	paths_add(&eff->read_only, false, p->tmp_paths, &spec->n_tmp_paths);
+	paths_add(&eff->read_write, false, p->tmp_paths, &spec->n_tmp_paths);
+	if (strncmp(l->workdir, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+		p->tmp_paths[spec->n_tmp_paths++] = l->workdir;
+	return 0;
+}
+
+/* Whether this launch builds a new sandbox: asked for, and possible. */
+static bool isolation_wanted(const struct launch *l)
+{
+	if (!l->isolate || l->join_pid > 0)
+		return false;
+	if (!l->eff->isolation.enabled)
+		warn_without_isolation("user namespaces are unavailable to this user");
+	return l->eff->isolation.enabled;
+}
+
+/* What the supervisor settles before fork: whether to isolate, and the
+ * isolation spec (also for a sandbox joined, whose namespaces it names).
+ * The workload prepares its identity, seccomp filter, environment and
+ * Landlock rules itself. */
 static int prepare(const struct launch *l, struct prepared *p, struct error *err)
 {
-	const struct policy *policy = l->eff->policy;
-	int r;
-
-	r = creds_resolve(policy->run_as_user, policy->run_as_group, geteuid(), getegid(),
-			  &p->creds, err);
-	if (r < 0)
-		return r;
-	log_identity(&p->creds);
 	log_effective(l->eff);
-	r = landlock_prepare(l->eff, l->host, &p->ruleset, err);
-	if (r < 0)
-		return r;
-	r = seccomp_filter_build(l->eff, &p->filter, err);
-	if (r < 0)
-		return error_prefix(err, "building the seccomp filter");
-	return env_build(l, &p->creds, &p->env, err);
+	p->isolate = isolation_wanted(l);
+	if (!l->argv && !p->isolate)
+		return error_set(err, EINVAL, "a sandbox without a command needs isolation");
+	if (p->isolate || (l->join_pid > 0 && l->eff->isolation.enabled))
+		return isolation_spec_build(l, p, err);
+	return 0;
 }
 
 static int signals_block(sigset_t *ret_saved, int *ret_fd, struct error *err)
@@ -172,8 +144,8 @@ static int signals_block(sigset_t *ret_saved, int *ret_fd, struct error *err)
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
-		sigaddset(&set, forwarded_signals[i]);
+	for (size_t i = 0; i < launch_n_forwarded_signals; i++)
+		sigaddset(&set, launch_forwarded_signals[i]);
 	if (sigprocmask(SIG_BLOCK, &set, ret_saved) < 0)
 		return error_set_errno(err, errno, "sigprocmask");
 	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -183,10 +155,10 @@ static int signals_block(sigset_t *ret_saved, int *ret_fd, struct error *err)
 	return 0;
 }
 
-/* Ignores SIGTTOU so that the supervisor and the child can hand the
- * terminal over from a background process group. The workload takes the
- * terminal when stdin is lockshell's controlling terminal and lockshell is
- * in its foreground. */
+/* Ignores SIGTTOU so that the supervisor, PID 1 and the workload can hand
+ * the terminal over from a background process group. The workload takes
+ * the terminal when stdin is lockshell's controlling terminal and lockshell
+ * is in its foreground. */
 static int terminal_prepare(struct prepared *p, struct supervisor *s, struct error *err)
 {
 	struct sigaction ignore = {.sa_handler = SIG_IGN};
@@ -203,116 +175,6 @@ static int terminal_prepare(struct prepared *p, struct supervisor *s, struct err
 	return 0;
 }
 
-static noreturn void child_report_exit(int fd, int exit_code, const struct error *err)
-{
-	struct child_report rep = {.exit_code = exit_code, .code = err->code};
-
-	memcpy(rep.message, err->message, sizeof(rep.message));
-	(void)!write(fd, &rep, sizeof(rep));
-	_exit(exit_code);
-}
-
-static int child_take_terminal(const struct prepared *p, struct error *err)
-{
-	if (setpgid(0, 0) < 0)
-		return error_set_errno(err, errno, "setpgid");
-	if (p->take_terminal && tcsetpgrp(STDIN_FILENO, getpid()) < 0)
-		return error_set_errno(err, errno,
-				       "tcsetpgrp (handing the terminal to the workload)");
-	if (sigaction(SIGTTOU, &p->saved_sigttou, NULL) < 0)
-		return error_set_errno(err, errno, "sigaction(SIGTTOU)");
-	return 0;
-}
-
-static int child_harden(const struct launch *l, const struct prepared *p, struct error *err)
-{
-	const struct rlimit no_core = {0, 0};
-
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return error_set_errno(err, errno, "prctl(PR_SET_PDEATHSIG)");
-	if (getppid() != p->supervisor_pid)
-		return error_set(err, ESRCH, "the supervisor exited during the launch");
-	if (chdir(l->workdir) < 0)
-		return error_set_errno(err, errno, "cannot enter the workdir %s as uid %u",
-				       l->workdir, p->creds.uid);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return error_set_errno(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
-		return error_set_errno(err, errno, "setrlimit(RLIMIT_CORE)");
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return error_set_errno(err, errno, "prctl(PR_SET_DUMPABLE)");
-	return 0;
-}
-
-/* Every step between fork and exec; the seccomp filter goes last so that
- * it constrains nothing but the workload. */
-static int child_setup(const struct launch *l, struct prepared *p, struct error *err)
-{
-	int r;
-
-	r = child_take_terminal(p, err);
-	if (r < 0)
-		return r;
-	r = creds_drop(&p->creds, err);
-	if (r < 0)
-		return error_prefix(err, "dropping privileges");
-	r = child_harden(l, p, err);
-	if (r < 0)
-		return r;
-	r = landlock_enforce(p->ruleset, err);
-	if (r < 0)
-		return r;
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return error_set_errno(err, errno, "close_range");
-	if (sigprocmask(SIG_SETMASK, &p->saved_mask, NULL) < 0)
-		return error_set_errno(err, errno, "sigprocmask");
-	environ = p->env.items;
-	r = seccomp_filter_load(p->filter, err);
-	if (r < 0)
-		return error_prefix(err, "loading the seccomp filter");
-	return 0;
-}
-
-/* Whether cmd names an existing file, directly or through PATH. execvp
- * reports EACCES when any PATH entry was not searchable, which says nothing
- * about the command when it exists nowhere. */
-static bool command_exists(const char *cmd)
-{
-	const char *dir = getenv("PATH");
-	char candidate[PATH_MAX];
-	struct stat st;
-
-	if (strchr(cmd, '/'))
-		return stat(cmd, &st) == 0;
-	for (dir = dir ? dir : "/bin:/usr/bin";; dir++) {
-		int len = (int)strcspn(dir, ":");
-
-		snprintf(candidate, sizeof(candidate), "%.*s/%s", len ? len : 1, len ? dir : ".",
-			 cmd);
-		if (stat(candidate, &st) == 0 && !S_ISDIR(st.st_mode))
-			return true;
-		dir += len;
-		if (!*dir)
-			return false;
-	}
-}
-
-static noreturn void child_main(const struct launch *l, struct prepared *p)
-{
-	struct error err = {0};
-	const char *cmd = l->argv[0];
-
-	if (child_setup(l, p, &err) < 0)
-		child_report_exit(p->report_fd, LAUNCH_EXIT_FAILED, &err);
-	execvp(cmd, l->argv);
-	if (errno == ENOENT || (errno == EACCES && !command_exists(cmd))) {
-		error_set(&err, ENOENT, "command not found: %s", cmd);
-		child_report_exit(p->report_fd, LAUNCH_EXIT_NOT_FOUND, &err);
-	}
-	error_set_errno(&err, errno, "cannot execute %s", cmd);
-	child_report_exit(p->report_fd, LAUNCH_EXIT_CANNOT_EXECUTE, &err);
-}
-
 static void terminal_reclaim(const struct supervisor *s)
 {
 	if (!s->owns_terminal)
@@ -327,9 +189,11 @@ static void supervisor_close(struct supervisor *s)
 	sigaction(SIGTTOU, &s->saved_sigttou, NULL);
 	closep(&s->signal_fd);
 	closep(&s->timer_fd);
+	closep(&s->init_fd);
 }
 
-/* EOF: exec succeeded. A report: the child failed and exited. */
+/* EOF: exec succeeded (or an idle PID 1 is ready). A report: the child
+ * failed and exited. */
 static int launch_result(struct supervisor *s, int fd, struct error *err)
 {
 	struct child_report rep;
@@ -361,6 +225,72 @@ static int timer_arm(int fd, double seconds)
 	return timerfd_settime(fd, 0, &its, NULL);
 }
 
+/* New user and PID namespaces (PID 1 creates the others), or (`sandbox
+ * exec`) those of a running sandbox. Where user namespaces turn out to be
+ * unavailable, best_effort goes on without isolation after a warning. */
+static int namespaces_prepare(const struct launch *l, struct prepared *p, struct error *err)
+{
+	int r;
+
+	if (l->join_pid > 0 && l->eff->isolation.enabled) {
+		p->join_pidfd = pidfd_open(l->join_pid, 0);
+		if (p->join_pidfd < 0)
+			return error_set_errno(err, errno, "pidfd_open(%d), the sandbox's PID 1",
+					       (int)l->join_pid);
+		return namespaces_join_user_pid(p->join_pidfd, err);
+	}
+	if (!p->isolate)
+		return 0;
+	r = namespaces_enter_user_pid(&p->spec, err);
+	if (r != NAMESPACES_USERNS_UNAVAILABLE)
+		return r;
+	if (l->eff->compat == COMPAT_HARD_REQUIREMENT || !l->argv)
+		return error_prefix(err, "the sandbox's isolation needs a user namespace%s",
+				    l->argv ? " (landlock compatibility: hard_requirement)" : "");
+	warn_without_isolation(err->message);
+	p->isolate = false;
+	return 0;
+}
+
+static int init_channel_open(struct prepared *p, struct supervisor *s, struct error *err)
+{
+	int fds[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return error_set_errno(err, errno, "socketpair");
+	s->init_fd = fds[0];
+	p->init_fd = fds[1];
+	s->via_init = true;
+	return 0;
+}
+
+/* The first fork: PID 1 of the new sandbox under isolation, the workload
+ * otherwise (inside the joined sandbox for `sandbox exec`). */
+static int fork_first(const struct launch *l, struct prepared *p, struct supervisor *s,
+		      struct error *err)
+{
+	int r = p->isolate ? init_channel_open(p, s, err) : 0;
+
+	if (r >= 0)
+		r = launch_parent_pidfd_open(p, err);
+	if (r < 0)
+		return r;
+	s->pid = fork();
+	if (s->pid < 0)
+		return error_set_errno(err, errno, "fork");
+	if (s->pid == 0) {
+		closep(&s->signal_fd);
+		closep(&s->timer_fd);
+		closep(&s->init_fd);
+		if (p->isolate)
+			init_main(l, p);
+		child_main(l, p);
+	}
+	setpgid(s->pid, s->pid);
+	s->init_pid = p->isolate ? s->pid : p->join_pidfd >= 0 ? l->join_pid : 0;
+	return 0;
+}
+
 static int parent_start(const struct launch *l, struct prepared *p, struct supervisor *s,
 			struct error *err)
 {
@@ -382,22 +312,35 @@ static int parent_start(const struct launch *l, struct prepared *p, struct super
 	r = signals_block(&p->saved_mask, &s->signal_fd, err);
 	if (r < 0)
 		return r;
-	p->supervisor_pid = getpid();
-	s->pid = fork();
-	if (s->pid < 0)
-		return error_set_errno(err, errno, "fork");
-	if (s->pid == 0)
-		child_main(l, p);
-	setpgid(s->pid, s->pid);
+	r = namespaces_prepare(l, p, err);
+	if (r < 0)
+		return r;
+	r = fork_first(l, p, s, err);
+	if (r < 0)
+		return r;
 	close(TAKE_FD(p->report_fd));
+	if (p->isolate)
+		close(TAKE_FD(p->init_fd));
 	return launch_result(s, report_read, err);
+}
+
+static void log_launched(const struct launch *l, const struct supervisor *s)
+{
+	if (!l->argv)
+		log_info("launch", "sandbox started: PID 1 is pid %d, idle", (int)s->pid);
+	else if (s->via_init)
+		log_info("launch", "launched pid %d: %s (the sandbox's PID 1, which runs it)",
+			 (int)s->pid, l->argv[0]);
+	else
+		log_info("launch", "launched pid %d: %s", (int)s->pid, l->argv[0]);
 }
 
 int supervisor_start(const struct launch *l, struct supervisor *ret, struct error *err)
 {
-	_cleanup_(prepared_free) struct prepared p = {.report_fd = -1};
-	struct supervisor s = {.signal_fd = -1, .timer_fd = -1, .kill_after_s = l->kill_after_s};
-	size_t seccomp_rules;
+	_cleanup_(prepared_free) struct prepared p = {
+	    .join_pidfd = -1, .parent_pidfd = -1, .ready_fd = -1, .report_fd = -1, .init_fd = -1};
+	struct supervisor s = {
+	    .signal_fd = -1, .timer_fd = -1, .init_fd = -1, .kill_after_s = l->kill_after_s};
 	int r;
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -405,14 +348,12 @@ int supervisor_start(const struct launch *l, struct supervisor *ret, struct erro
 	r = prepare(l, &p, err);
 	if (r < 0)
 		return r;
-	seccomp_rules = seccomp_filter_rule_count(p.filter);
 	r = parent_start(l, &p, &s, err);
 	if (r != 0) {
 		supervisor_close(&s);
 		return r;
 	}
-	log_info("seccomp", "seccomp filter installed: %zu rules", seccomp_rules);
-	log_info("launch", "launched pid %d: %s", (int)s.pid, l->argv[0]);
+	log_launched(l, &s);
 	if (l->timeout_s > 0 && timer_arm(s.timer_fd, l->timeout_s) < 0)
 		log_warning("timeout", "cannot arm the timeout: %s", strerror(errno));
 	*ret = s;
@@ -440,6 +381,21 @@ static void timer_fired(struct supervisor *s)
 	}
 }
 
+/* Continues the stopped workload, handing it the terminal first when
+ * take_terminal; PID 1 does both inside the sandbox. */
+static void workload_resume(const struct supervisor *s, bool take_terminal)
+{
+	struct init_message m = {.kind = INIT_RESUME, .value = take_terminal};
+
+	if (s->via_init) {
+		(void)!send(s->init_fd, &m, sizeof(m), MSG_NOSIGNAL);
+		return;
+	}
+	if (take_terminal)
+		tcsetpgrp(STDIN_FILENO, s->pid);
+	kill(-s->pid, SIGCONT);
+}
+
 /* The workload stopped (Ctrl-Z, or a read from the terminal in the
  * background): give the terminal back and stop too, as a shell expects of
  * its job; once continued, hand the terminal over if lockshell is now in
@@ -448,21 +404,42 @@ static void suspend_with_workload(struct supervisor *s)
 {
 	struct termios workload_termios;
 	bool saved = s->owns_terminal && tcgetattr(STDIN_FILENO, &workload_termios) == 0;
+	bool foreground;
 
 	terminal_reclaim(s);
 	kill(getpid(), SIGSTOP);
-	if (tcgetpgrp(STDIN_FILENO) == getpgrp()) {
+	foreground = tcgetpgrp(STDIN_FILENO) == getpgrp();
+	if (foreground) {
 		if (!s->owns_terminal)
 			s->owns_terminal = tcgetattr(STDIN_FILENO, &s->saved_termios) == 0;
 		if (saved)
 			tcsetattr(STDIN_FILENO, TCSADRAIN, &workload_termios);
-		if (s->owns_terminal)
-			tcsetpgrp(STDIN_FILENO, s->pid);
 	}
-	kill(-s->pid, SIGCONT);
+	workload_resume(s, foreground && s->owns_terminal);
 }
 
-/* Reaps every exited child; true once the workload's main process is gone. */
+/* PID 1's reports: the workload stopped, or ended with a wait status. The
+ * channel is closed at its end of file. */
+static void init_messages_handle(struct supervisor *s)
+{
+	struct init_message m;
+	ssize_t n;
+
+	while ((n = recv(s->init_fd, &m, sizeof(m), MSG_DONTWAIT)) == sizeof(m)) {
+		if (m.kind == INIT_WORKLOAD_EXITED) {
+			s->workload_ended = true;
+			s->workload_status = m.value;
+		} else if (m.kind == INIT_WORKLOAD_STOPPED && s->on_terminal) {
+			suspend_with_workload(s);
+		}
+	}
+	if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+		close(TAKE_FD(s->init_fd));
+}
+
+/* Reaps every exited child; true once the process waited for is gone. The
+ * workload's stops are seen here without isolation, reported by PID 1
+ * with it. */
 static bool children_reap(struct supervisor *s, int *ret_status)
 {
 	int status;
@@ -472,7 +449,7 @@ static bool children_reap(struct supervisor *s, int *ret_status)
 		if (pid != s->pid)
 			continue;
 		if (WIFSTOPPED(status)) {
-			if (s->on_terminal)
+			if (s->on_terminal && !s->via_init)
 				suspend_with_workload(s);
 			continue;
 		}
@@ -518,9 +495,16 @@ static void children_kill(void)
 		kill(pid, SIGKILL);
 }
 
-/* The main process is gone: end what remains of the sandbox and reap it. */
+/* The main process is gone: end what remains of the sandbox and reap it.
+ * Under isolation that process was PID 1, and the kernel has already ended
+ * the rest of the sandbox. */
 static void remains_end(const struct supervisor *s)
 {
+	if (s->via_init) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		return;
+	}
 	kill(-s->pid, SIGKILL);
 	for (;;) {
 		children_kill();
@@ -546,7 +530,8 @@ int supervisor_wait(struct supervisor *s)
 	bool done = false;
 
 	while (!done) {
-		struct pollfd fds[] = {{s->signal_fd, POLLIN, 0}, {s->timer_fd, POLLIN, 0}};
+		struct pollfd fds[] = {
+		    {s->signal_fd, POLLIN, 0}, {s->timer_fd, POLLIN, 0}, {s->init_fd, POLLIN, 0}};
 
 		if (poll(fds, ARRAY_SIZE(fds), -1) < 0) {
 			if (errno == EINTR)
@@ -556,9 +541,15 @@ int supervisor_wait(struct supervisor *s)
 		}
 		if (fds[1].revents & POLLIN)
 			timer_fired(s);
+		if (fds[2].revents)
+			init_messages_handle(s);
 		if (fds[0].revents & POLLIN)
 			done = signals_handle(s, &status);
 	}
+	if (s->init_fd >= 0)
+		init_messages_handle(s);
+	if (s->workload_ended)
+		status = s->workload_status;
 	remains_end(s);
 	supervisor_close(s);
 	if (s->timed_out)

@@ -1,20 +1,31 @@
-/* The supervisor: prepares enforcement while privileged, starts the workload
- * through the launch sequence, then forwards signals, enforces the timeout,
- * reaps every descendant and hands the terminal back.
+/* The supervisor: builds the sandbox (its namespaces, its PID 1), starts
+ * the workload through the launch sequence, then forwards signals, enforces
+ * the timeout, reaps every descendant and hands the terminal back.
  *
- * The launch sequence, in order:
- *   parent: resolve identity, prepare Landlock rules, build the seccomp
- *           filter, build the environment, become a child subreaper, block
- *           the forwarded signals, fork;
- *   child:  own process group (and the terminal's foreground), drop
- *           privileges, die with the supervisor, chdir, no_new_privs,
- *           no core dumps, not dumpable, enforce Landlock, close inherited
- *           fds, restore signals, load seccomp (last), exec.
- * Namespaces slot in around the fork (namespaces_enter() before it) and
- * between taking the terminal and dropping privileges (mounts_setup(), then
- * landlock_prepare(), which must follow the mounts because Landlock rules
- * bind to the inodes of the sandbox's own /proc and /dev); `sandbox exec`
- * reuses the same child steps after joining a sandbox's namespaces. */
+ * The launch sequence, in order (docs/isolation.md has the picture):
+ *   supervisor: become a child subreaper, block the forwarded signals,
+ *           then namespaces_enter_user_pid() (isolate: user namespace when
+ *           rootless, PID namespace) or, for `sandbox exec`,
+ *           namespaces_join_user_pid() into a running sandbox; fork;
+ *   PID 1 (isolate): die with the supervisor, own process group, fork the
+ *           workload, namespaces_enter_rest() (IPC, UTS, network) and
+ *           mounts_setup() (private /dev, /proc, /tmp), tell the workload
+ *           the sandbox is ready; then reap every process of the sandbox,
+ *           forward the signals the supervisor sends it to the workload's
+ *           process group, report the workload's stops and wait status to
+ *           the supervisor, and exit with the workload. Its exit ends every
+ *           process of the sandbox;
+ *   workload: own process group (and the terminal's foreground), resolve
+ *           its identity, build the seccomp filter and the environment
+ *           (while PID 1 builds the sandbox), join the sandbox's mount, IPC,
+ *           UTS (and network) namespaces, prepare the Landlock rules (inside
+ *           the sandbox's mounts: rules bind to the inodes of its own /proc,
+ *           /dev and /tmp), drop privileges, die with its parent, chdir,
+ *           no_new_privs, no core dumps, not dumpable, enforce Landlock,
+ *           close inherited fds, restore signals, load seccomp (last), exec.
+ * Without isolation (user namespaces unavailable to an ordinary user under
+ * best_effort) the supervisor forks the workload directly. Every failure
+ * before exec reaches the supervisor as one report on a CLOEXEC pipe. */
 #pragma once
 
 #include <signal.h>
@@ -39,16 +50,39 @@ enum {
 struct launch {
 	const struct effective *eff; /* needed until supervisor_start returns */
 	const struct host *host;
-	char *const *argv;	/* the command; argv[0] is searched in PATH */
+	/* The command; argv[0] is searched in PATH. NULL (with isolate): an
+	 * idle sandbox whose PID 1 only reaps until SIGTERM, SIGINT, SIGHUP or
+	 * SIGQUIT from outside the sandbox (the supervisor forwards its own)
+	 * ends it with code 0. */
+	char *const *argv;
 	char *const *env_extra; /* "K=V" applied over the inherited environment; may be NULL */
 	const char *workdir;	/* the workload's current directory */
 	double timeout_s;	/* 0: none */
 	double kill_after_s;	/* SIGKILL this long after the timeout's SIGTERM */
+	/* A new sandbox as eff->isolation and eff->network describe it: user
+	 * (rootless), PID, mount, IPC, UTS and network namespaces, private
+	 * /proc, /dev (with the GPU nodes) and /tmp. When eff->isolation is
+	 * disabled (no user namespaces, best_effort), a warning and none. */
+	bool isolate;
+	const char *hostname; /* the UTS hostname; NULL: eff->isolation.hostname */
+	/* > 0: `sandbox exec` into the sandbox whose PID 1 has this pid: its
+	 * namespaces are joined instead of created (isolate is ignored). */
+	pid_t join_pid;
 };
 
 /* A running workload. */
 struct supervisor {
-	pid_t pid; /* the workload; also its process group */
+	/* The process supervisor_wait() waits for and signals, leader of its
+	 * own process group: the sandbox's PID 1 under isolation, otherwise
+	 * the workload. */
+	pid_t pid;
+	/* The sandbox's PID 1: pid under isolation, launch.join_pid for
+	 * `sandbox exec`, 0 without isolation. */
+	pid_t init_pid;
+	int init_fd;	     /* the channel to PID 1; -1 without isolation */
+	bool via_init;	     /* pid is PID 1, which relays the workload's stops and end */
+	bool workload_ended; /* PID 1 reported the workload's wait status */
+	int workload_status;
 	int signal_fd;
 	int timer_fd;
 	double kill_after_s;
@@ -61,17 +95,20 @@ struct supervisor {
 	struct sigaction saved_sigttou; /* SIGTTOU is ignored while supervising */
 };
 
-/* Runs the parent's half of the launch sequence and forks. Returns 0 when the
- * workload's program is running (exec succeeded); LAUNCH_EXIT_NOT_FOUND or
- * LAUNCH_EXIT_CANNOT_EXECUTE with err naming the command when exec failed;
+/* Runs the supervisor's half of the launch sequence and forks. Must be
+ * called single-threaded. Returns 0 when the workload's program is running
+ * (exec succeeded), or for an idle sandbox when its mounts are built;
+ * LAUNCH_EXIT_NOT_FOUND or LAUNCH_EXIT_CANNOT_EXECUTE with err naming the
+ * command when exec failed;
  * a negative errno with err naming the step when lockshell itself failed.
  * On success the caller may free l->eff, l->host and the policy before
  * supervisor_wait(). */
 int supervisor_start(const struct launch *l, struct supervisor *ret, struct error *err);
 
-/* Supervises until the workload's main process has exited, then kills and
- * reaps every other descendant, restores the terminal, and returns the exit
- * code: the workload's own, 128+N when signal N killed it,
- * LAUNCH_EXIT_TIMEOUT when the timeout expired. The forwarded signals stay
+/* Supervises until the workload's main process has exited (under isolation:
+ * until PID 1 has, which follows the workload), then kills and reaps every
+ * other descendant, restores the terminal, and returns the exit code: the
+ * workload's own, 128+N when signal N killed it, LAUNCH_EXIT_TIMEOUT when
+ * the timeout expired. The forwarded signals stay
  * blocked (a late one must not end lockshell before it reports the code). */
 int supervisor_wait(struct supervisor *s);

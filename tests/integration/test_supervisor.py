@@ -181,18 +181,25 @@ def children_of(pid):
     return out
 
 
+def ns_pid(pid):
+    """The pid of a host process as its own PID namespace numbers it."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[-1]) for l in f if l.startswith("NSpid:"))
+
+
 def test_orphans_are_adopted_and_reaped(identity, workdir, policy_file):
-    """A double-forked grandchild becomes the supervisor's child (subreaper)
-    and, once it exits, leaves no zombie behind."""
+    """A double-forked grandchild becomes a child of the sandbox's PID 1,
+    the supervisor's child, and, once it exits, leaves no zombie behind."""
     script = "(/bin/sleep 0.6 & echo $! > orphan); echo ready; sleep 3; echo done"
     p = popen(identity, workdir, sh(script), policy_file=policy_file)
     try:
         assert p.stdout.readline().strip() == "ready"
         orphan = int((Path(workdir) / "orphan").read_text())
-        assert orphan in [c for c, _ in children_of(p.pid)]
+        [(init, _)] = children_of(p.pid)
+        assert orphan in [ns_pid(c) for c, _ in children_of(init)]
         time.sleep(1.5)
-        kids = children_of(p.pid)
-        assert orphan not in [c for c, _ in kids]
+        kids = children_of(init)
+        assert orphan not in [ns_pid(c) for c, _ in kids]
         assert all(state != "Z" for _, state in kids), kids
         assert p.wait(timeout=10) == 0
     finally:

@@ -1,6 +1,7 @@
 /* Unit tests of effective_build() and effective_to_json() over hand-built
- * policies and fake hosts: the workdir, the network mode, the GPU baseline on
- * NVIDIA, MIG and WSL2 hosts, the procfs runtime addition and its notes. */
+ * policies and fake hosts: the workdir, the network mode, isolation, the GPU
+ * baseline on NVIDIA, MIG and WSL2 hosts, the procfs runtime addition and its
+ * notes. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,14 +112,93 @@ static void test_network_mode(void **state)
 	(void)state;
 
 	fixture_init(&f);
+	/* No network policies: no egress by default. */
+	build_ok(&f, &req, &eff);
+	assert_int_equal(eff.network, NETWORK_NONE);
+	effective_free(&eff);
+
+	/* With network policies: the host's network by default (only the
+	 * count is read). */
+	f.policy.n_network_policies = 1;
+	build_ok(&f, &req, &eff);
+	assert_int_equal(eff.network, NETWORK_HOST);
+	effective_free(&eff);
+	f.policy.n_network_policies = 0;
+
+	req.network_set = true;
+	req.network = NETWORK_HOST;
 	build_ok(&f, &req, &eff);
 	assert_int_equal(eff.network, NETWORK_HOST);
 	effective_free(&eff);
 
-	req.network_set = true;
 	req.network = NETWORK_NONE;
 	build_ok(&f, &req, &eff);
 	assert_int_equal(eff.network, NETWORK_NONE);
+	effective_free(&eff);
+	fixture_free(&f);
+}
+
+static void test_isolation(void **state)
+{
+	struct effective_request req = {.isolate = true, .rootless = true, .hostname = "box"};
+	struct effective eff;
+	struct fixture f;
+	(void)state;
+
+	fixture_init(&f);
+	f.host.user_namespaces = true;
+	build_ok(&f, &req, &eff);
+	assert_true(eff.isolation.enabled);
+	assert_true(eff.isolation.user);
+	assert_true(eff.isolation.private_tmp);
+	assert_string_equal(eff.isolation.hostname, "box");
+	effective_free(&eff);
+
+	req.rootless = false;
+	req.share_tmp = true;
+	f.host.user_namespaces = false; /* root needs none */
+	build_ok(&f, &req, &eff);
+	assert_true(eff.isolation.enabled);
+	assert_false(eff.isolation.user);
+	assert_false(eff.isolation.private_tmp);
+	assert_int_equal(eff.notes.len, 0);
+	effective_free(&eff);
+
+	req = (struct effective_request){0};
+	build_ok(&f, &req, &eff);
+	assert_false(eff.isolation.enabled);
+	assert_null(eff.isolation.hostname);
+	effective_free(&eff);
+	fixture_free(&f);
+}
+
+/* Rootless without user namespaces: best_effort goes on without isolation
+ * (and without a network namespace), saying so; hard_requirement keeps the
+ * isolation it requires (the launch then fails on it). */
+static void test_isolation_without_user_namespaces(void **state)
+{
+	struct effective_request req = {.isolate = true, .rootless = true, .hostname = "box"};
+	struct effective eff;
+	struct fixture f;
+	(void)state;
+
+	fixture_init(&f);
+	f.host.user_namespaces = false;
+	f.policy.compat = COMPAT_BEST_EFFORT;
+	build_ok(&f, &req, &eff);
+	assert_false(eff.isolation.enabled);
+	assert_false(eff.isolation.user);
+	assert_int_equal(eff.network, NETWORK_HOST);
+	assert_int_equal(eff.notes.len, 1);
+	assert_contains(eff.notes.items[0], "user namespaces are unavailable");
+	effective_free(&eff);
+
+	f.policy.compat = COMPAT_HARD_REQUIREMENT;
+	build_ok(&f, &req, &eff);
+	assert_true(eff.isolation.enabled);
+	assert_true(eff.isolation.user);
+	assert_int_equal(eff.network, NETWORK_NONE);
+	assert_int_equal(eff.notes.len, 0);
 	effective_free(&eff);
 	fixture_free(&f);
 }
@@ -623,7 +703,7 @@ static void test_json_gpu(void **state)
 	assert_int_equal(json_array_size(selection), 1);
 	assert_int_equal(json_integer_value(json_array_get(selection, 0)), 1);
 	assert_int_equal(json_integer_value(json_path(doc, "landlock", "abi")), 7);
-	assert_string_equal(json_string_value(json_path(doc, "network", "mode")), "host");
+	assert_string_equal(json_string_value(json_path(doc, "network", "mode")), "none");
 	assert_int_equal(json_array_size(json_object_get(doc, "notes")), 0);
 	json_decref(doc);
 	fixture_free(&f);
@@ -648,6 +728,36 @@ static void test_json_without_gpu(void **state)
 	assert_string_equal(json_string_value(json_path(doc, "network", "mode")), "none");
 	assert_true(json_is_array(json_object_get(doc, "notes")));
 	assert_int_equal(json_array_size(json_object_get(doc, "notes")), 0);
+	json_decref(doc);
+	fixture_free(&f);
+}
+
+static void test_json_isolation(void **state)
+{
+	struct effective_request req = {.isolate = true, .rootless = true, .hostname = "box"};
+	static const char *const always[] = {"pid", "mount", "ipc", "uts"};
+	struct fixture f;
+	json_t *doc;
+	(void)state;
+
+	fixture_init(&f);
+	f.host.user_namespaces = true;
+	default_like_policy(&f);
+	doc = effective_json(&f, &req);
+	for (size_t i = 0; i < ARRAY_SIZE(always); i++)
+		assert_true(json_is_true(json_path(doc, "isolation", always[i])));
+	assert_true(json_is_true(json_path(doc, "isolation", "user")));
+	assert_true(json_is_true(json_path(doc, "isolation", "private_tmp")));
+	assert_string_equal(json_string_value(json_path(doc, "isolation", "hostname")), "box");
+	json_decref(doc);
+
+	req = (struct effective_request){0};
+	doc = effective_json(&f, &req);
+	for (size_t i = 0; i < ARRAY_SIZE(always); i++)
+		assert_true(json_is_false(json_path(doc, "isolation", always[i])));
+	assert_true(json_is_false(json_path(doc, "isolation", "user")));
+	assert_true(json_is_false(json_path(doc, "isolation", "private_tmp")));
+	assert_true(json_is_null(json_path(doc, "isolation", "hostname")));
 	json_decref(doc);
 	fixture_free(&f);
 }
@@ -691,6 +801,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_copies_policy),
 	    cmocka_unit_test(test_network_mode),
+	    cmocka_unit_test(test_isolation),
+	    cmocka_unit_test(test_isolation_without_user_namespaces),
 	    cmocka_unit_test(test_workdir_included),
 	    cmocka_unit_test(test_workdir_excluded),
 	    cmocka_unit_test(test_workdir_already_listed),
@@ -711,6 +823,7 @@ int main(void)
 	    cmocka_unit_test(test_free_empty),
 	    cmocka_unit_test(test_json_gpu),
 	    cmocka_unit_test(test_json_without_gpu),
+	    cmocka_unit_test(test_json_isolation),
 	    cmocka_unit_test(test_json_gpu_all_abi2_and_note),
 	};
 

@@ -218,7 +218,7 @@ static void test_awkward_strings_round_trip(void **state)
 		"      \" lead\": \"trail \"\n"
 		"      \"tab\": \"a\\tb\"\n"
 		"      \"newline\": \"a\\nb\"\n"
-		"      \"unicode\": \"caf\\u00e9 \\u2028 \\U0001F512\"\n"
+		"      \"unicode\": \"caf\\u00e9 \\u2028 \\u2029 \\x85 \\x9f \\x7f \\uFFFE \\U0001F512\"\n"
 		"      \"bell\": \"\\a\"\n"
 		"      \"numbers\": [\"1e3\", \"0o7\", \".inf\", \"-.5\", \"2001-12-14\"]\n"
 		"      \"reals\": [1.5, -0.0, 1e300, 3.0]\n"

@@ -333,6 +333,23 @@ static void test_node_limit(void **state)
 	free(text);
 }
 
+static void test_key_length_limit(void **state)
+{
+	char fits[256], too_long[256];
+
+	(void)state;
+	snprintf(
+	    fits, sizeof(fits), "version: 1\nnetwork_policies:\n  %s: {}\n",
+	    "k23456789012345678901234567890123456789012345678901234567890123456789012345678901234"
+	    "56789012345678901234567890123456789012345678");
+	snprintf(
+	    too_long, sizeof(too_long), "version: 1\nnetwork_policies:\n  %s: {}\n",
+	    "k23456789012345678901234567890123456789012345678901234567890123456789012345678901234"
+	    "567890123456789012345678901234567890123456789");
+	expect_valid(fits);
+	expect_only_error(too_long, 3, 3, "a key is longer than 128 bytes");
+}
+
 static void test_empty_input(void **state)
 {
 	(void)state;
@@ -685,6 +702,7 @@ int main(void)
 	    cmocka_unit_test(test_tags),
 	    cmocka_unit_test(test_nesting_limit),
 	    cmocka_unit_test(test_node_limit),
+	    cmocka_unit_test(test_key_length_limit),
 	    cmocka_unit_test(test_empty_input),
 	    cmocka_unit_test(test_bytes),
 	    cmocka_unit_test(test_bom_and_crlf),

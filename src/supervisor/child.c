@@ -1,0 +1,266 @@
+/* The workload's steps between fork and exec: the terminal, its own
+ * preparation (identity, seccomp filter, environment) while PID 1 builds the
+ * sandbox, entering the sandbox's namespaces and preparing the Landlock
+ * rules in its mounts, the privilege drop, the hardening, Landlock, seccomp
+ * last, exec. Any failure becomes one report on the error pipe and an exit
+ * code. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/log.h"
+#include "supervisor/launch.h"
+
+int launch_parent_pidfd_open(struct prepared *p, struct error *err)
+{
+	int fd = pidfd_open(getpid(), 0);
+
+	if (fd < 0)
+		return error_set_errno(err, errno, "pidfd_open");
+	if (p->parent_pidfd >= 0)
+		close(p->parent_pidfd);
+	p->parent_pidfd = fd;
+	return 0;
+}
+
+bool launch_parent_exited(const struct prepared *p)
+{
+	struct pollfd pfd = {.fd = p->parent_pidfd, .events = POLLIN};
+
+	return poll(&pfd, 1, 0) > 0;
+}
+
+noreturn void child_report_exit(int fd, int exit_code, const struct error *err)
+{
+	struct child_report rep = {.exit_code = exit_code, .code = err->code};
+
+	memcpy(rep.message, err->message, sizeof(rep.message));
+	(void)!write(fd, &rep, sizeof(rep));
+	_exit(exit_code);
+}
+
+/* Sets "K=V" in env, replacing an existing K. */
+static int env_put(struct strv *env, const char *kv)
+{
+	size_t klen = strcspn(kv, "=") + 1;
+
+	for (size_t i = 0; i < env->len; i++)
+		if (strncmp(env->items[i], kv, klen) == 0) {
+			char *copy = strdup(kv);
+
+			if (!copy)
+				return -ENOMEM;
+			free(env->items[i]);
+			env->items[i] = copy;
+			return 0;
+		}
+	return strv_push(env, kv);
+}
+
+static int env_put_pair(struct strv *env, const char *key, const char *value)
+{
+	_cleanup_free_ char *kv = NULL;
+
+	if (asprintf(&kv, "%s=%s", key, value) < 0)
+		return -ENOMEM;
+	return env_put(env, kv);
+}
+
+/* Inherited, then the identity's HOME/USER/LOGNAME, then -e, then the
+ * marker, which nothing overrides. */
+static int env_build(const struct launch *l, const struct creds *c, struct strv *env,
+		     struct error *err)
+{
+	int r = 0;
+
+	for (char **e = environ; e && *e && r >= 0; e++)
+		r = strchr(*e, '=') ? env_put(env, *e) : 0;
+	if (r >= 0)
+		r = env_put_pair(env, "HOME", c->home);
+	if (r >= 0)
+		r = env_put_pair(env, "USER", c->user);
+	if (r >= 0)
+		r = env_put_pair(env, "LOGNAME", c->user);
+	for (char *const *e = l->env_extra; e && *e && r >= 0; e++)
+		r = env_put(env, *e);
+	if (r >= 0)
+		r = env_put(env, "LOCKSHELL_SANDBOX=1");
+	if (r < 0)
+		return error_set(err, ENOMEM, "building the environment: out of memory");
+	return 0;
+}
+
+static void log_identity(const struct creds *c)
+{
+	if (c->change)
+		log_info("identity", "identity: uid %u gid %u, %zu supplementary groups, HOME=%s",
+			 c->uid, c->gid, c->n_groups, c->home);
+	else
+		log_info(
+		    "identity",
+		    "identity: invoked as uid %u (not root): the workload runs as the invoking "
+		    "user, uid %u gid %u, groups unchanged",
+		    c->uid, c->uid, c->gid);
+}
+
+/* Identity, seccomp filter and environment: the work that does not need
+ * the sandbox, done while PID 1 builds it. */
+static int child_prepare(const struct launch *l, struct prepared *p, struct error *err)
+{
+	const struct policy *policy = l->eff->policy;
+	int r;
+
+	r = creds_resolve(policy->run_as_user, policy->run_as_group, geteuid(), getegid(),
+			  &p->creds, err);
+	if (r < 0)
+		return r;
+	log_identity(&p->creds);
+	r = seccomp_filter_build(l->eff, &p->filter, err);
+	if (r < 0)
+		return error_prefix(err, "building the seccomp filter");
+	return env_build(l, &p->creds, &p->env, err);
+}
+
+static int child_take_terminal(const struct prepared *p, struct error *err)
+{
+	if (setpgid(0, 0) < 0)
+		return error_set_errno(err, errno, "setpgid");
+	if (p->take_terminal && tcsetpgrp(STDIN_FILENO, getpid()) < 0)
+		return error_set_errno(err, errno,
+				       "tcsetpgrp (handing the terminal to the workload)");
+	if (sigaction(SIGTTOU, &p->saved_sigttou, NULL) < 0)
+		return error_set_errno(err, errno, "sigaction(SIGTTOU)");
+	return 0;
+}
+
+/* Waits until PID 1 has built the sandbox. When it could not, it has
+ * reported why and is ending the sandbox: nothing to add. */
+static void child_wait_sandbox(const struct prepared *p)
+{
+	char ready;
+	ssize_t n;
+
+	do
+		n = read(p->ready_fd, &ready, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(LAUNCH_EXIT_FAILED);
+}
+
+/* The sandbox's mount, IPC, UTS (and network) namespaces, those of PID 1:
+ * this process's parent, or the sandbox joined by `sandbox exec`. The
+ * Landlock rules are prepared inside, where they bind to the inodes of the
+ * sandbox's own /proc, /dev and /tmp. */
+static int child_enter_sandbox(const struct launch *l, struct prepared *p, struct error *err)
+{
+	int pidfd = p->isolate ? p->parent_pidfd : p->join_pidfd;
+
+	if (p->isolate)
+		child_wait_sandbox(p);
+	if (pidfd >= 0 && namespaces_join_rest(pidfd, namespaces_rest_flags(&p->spec), err) < 0)
+		return error_prefix(err, "entering the sandbox");
+	return landlock_prepare(l->eff, l->host, &p->ruleset, err);
+}
+
+static int child_harden(const struct launch *l, const struct prepared *p, struct error *err)
+{
+	const struct rlimit no_core = {0, 0};
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return error_set_errno(err, errno, "prctl(PR_SET_PDEATHSIG)");
+	if (launch_parent_exited(p))
+		return error_set(err, ESRCH, "the supervisor exited during the launch");
+	if (chdir(l->workdir) < 0)
+		return error_set_errno(err, errno, "cannot enter the workdir %s as uid %u",
+				       l->workdir, p->creds.uid);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return error_set_errno(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
+		return error_set_errno(err, errno, "setrlimit(RLIMIT_CORE)");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return error_set_errno(err, errno, "prctl(PR_SET_DUMPABLE)");
+	return 0;
+}
+
+/* Every step between fork and exec; the seccomp filter goes last so that
+ * it constrains nothing but the workload. */
+static int child_setup(const struct launch *l, struct prepared *p, struct error *err)
+{
+	int r;
+
+	r = child_take_terminal(p, err);
+	if (r >= 0)
+		r = child_prepare(l, p, err);
+	if (r >= 0)
+		r = child_enter_sandbox(l, p, err);
+	if (r < 0)
+		return r;
+	r = creds_drop(&p->creds, err);
+	if (r < 0)
+		return error_prefix(err, "dropping privileges");
+	r = child_harden(l, p, err);
+	if (r >= 0)
+		r = landlock_enforce(p->ruleset, err);
+	if (r < 0)
+		return r;
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return error_set_errno(err, errno, "close_range");
+	if (sigprocmask(SIG_SETMASK, &p->saved_mask, NULL) < 0)
+		return error_set_errno(err, errno, "sigprocmask");
+	environ = p->env.items;
+	r = seccomp_filter_load(p->filter, err);
+	if (r < 0)
+		return error_prefix(err, "loading the seccomp filter");
+	log_info("seccomp", "seccomp filter installed: %zu rules",
+		 seccomp_filter_rule_count(p->filter));
+	return 0;
+}
+
+/* Whether cmd names an existing file, directly or through PATH. execvp
+ * reports EACCES when any PATH entry was not searchable, which says nothing
+ * about the command when it exists nowhere. */
+static bool command_exists(const char *cmd)
+{
+	const char *dir = getenv("PATH");
+	char candidate[PATH_MAX];
+	struct stat st;
+
+	if (strchr(cmd, '/'))
+		return stat(cmd, &st) == 0;
+	for (dir = dir ? dir : "/bin:/usr/bin";; dir++) {
+		int len = (int)strcspn(dir, ":");
+
+		snprintf(candidate, sizeof(candidate), "%.*s/%s", len ? len : 1, len ? dir : ".",
+			 cmd);
+		if (stat(candidate, &st) == 0 && !S_ISDIR(st.st_mode))
+			return true;
+		dir += len;
+		if (!*dir)
+			return false;
+	}
+}
+
+noreturn void child_main(const struct launch *l, struct prepared *p)
+{
+	struct error err = {0};
+	const char *cmd = l->argv[0];
+
+	if (child_setup(l, p, &err) < 0)
+		child_report_exit(p->report_fd, LAUNCH_EXIT_FAILED, &err);
+	execvp(cmd, l->argv);
+	if (errno == ENOENT || (errno == EACCES && !command_exists(cmd))) {
+		error_set(&err, ENOENT, "command not found: %s", cmd);
+		child_report_exit(p->report_fd, LAUNCH_EXIT_NOT_FOUND, &err);
+	}
+	error_set_errno(&err, errno, "cannot execute %s", cmd);
+	child_report_exit(p->report_fd, LAUNCH_EXIT_CANNOT_EXECUTE, &err);
+}
