@@ -11,6 +11,7 @@
 #include "base/cleanup.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "policy/gpu.h"
 #include "policy/loader.h"
 
 int cli_seconds_parse(const char *option, const char *s, double *ret)
@@ -86,4 +87,24 @@ int cli_policy_load(const char *file, struct policy *ret)
 			 ret->source_name, ret->read_only.len, ret->read_write.len,
 			 landlock_compat_name(ret->compat));
 	return r;
+}
+
+int cli_network_parse(const char *arg, enum network_mode *ret)
+{
+	if (strcmp(arg, "none") != 0 && strcmp(arg, "host") != 0) {
+		cli_errorf("invalid --network '%s' (none or host)", arg);
+		return -EINVAL;
+	}
+	*ret = strcmp(arg, "none") == 0 ? NETWORK_NONE : NETWORK_HOST;
+	return 0;
+}
+
+int cli_gpu_parse(const char *arg, struct gpu_selection *ret)
+{
+	struct error err = {0};
+
+	if (gpu_selection_parse(arg, ret, &err) == 0)
+		return 0;
+	cli_error(&err);
+	return -EINVAL;
 }

@@ -19,8 +19,6 @@
 #include "policy/gpu.h"
 #include "supervisor/supervisor.h"
 
-/* The UTS hostname of the sandboxes `run` creates. */
-#define RUN_HOSTNAME "lockshell"
 
 struct run_options {
 	const char *policy_file; /* NULL: the built-in default */
@@ -116,21 +114,8 @@ static int log_file_open(const char *path, int *ret_fd)
 	return 0;
 }
 
-static int network_parse(const char *arg, struct run_options *o)
-{
-	if (strcmp(arg, "none") != 0 && strcmp(arg, "host") != 0) {
-		cli_errorf("invalid --network '%s' (none or host)", arg);
-		return -EINVAL;
-	}
-	o->network_set = true;
-	o->network = strcmp(arg, "none") == 0 ? NETWORK_NONE : NETWORK_HOST;
-	return 0;
-}
-
 static int option_apply(struct run_options *o, int c, const char *arg)
 {
-	struct error err = {0};
-
 	switch (c) {
 	case 'p':
 		o->policy_file = arg;
@@ -156,15 +141,13 @@ static int option_apply(struct run_options *o, int c, const char *arg)
 		closep(&o->log_fd);
 		return log_file_open(arg, &o->log_fd);
 	case OPT_GPU:
-		if (gpu_selection_parse(arg, &o->gpu, &err) == 0)
-			return 0;
-		cli_error(&err);
-		return -EINVAL;
+		return cli_gpu_parse(arg, &o->gpu);
 	case OPT_WITHHOLD_PROCFS:
 		o->withhold_procfs = true;
 		return 0;
 	case OPT_NETWORK:
-		return network_parse(arg, o);
+		o->network_set = true;
+		return cli_network_parse(arg, &o->network);
 	case OPT_SHARE_TMP:
 		o->share_tmp = true;
 		return 0;
@@ -221,7 +204,7 @@ static int run_start(struct run_options *o, struct supervisor *ret)
 	    .isolate = true,
 	    .rootless = geteuid() != 0,
 	    .share_tmp = o->share_tmp,
-	    .hostname = RUN_HOSTNAME,
+	    .hostname = CLI_RUN_HOSTNAME,
 	};
 	struct error err = {0};
 	int r;

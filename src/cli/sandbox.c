@@ -152,21 +152,8 @@ static const struct option create_long_options[] = {
     {0},
 };
 
-static int network_parse(const char *s, struct effective_request *req)
-{
-	if (strcmp(s, "none") == 0 || strcmp(s, "host") == 0) {
-		req->network_set = true;
-		req->network = strcmp(s, "none") == 0 ? NETWORK_NONE : NETWORK_HOST;
-		return 0;
-	}
-	cli_errorf("invalid --network '%s' (none or host)", s);
-	return -EINVAL;
-}
-
 static int create_option(struct create_options *o, int c, const char *arg)
 {
-	struct error err = {0};
-
 	switch (c) {
 	case OPT_NAME:
 		o->name = arg;
@@ -175,12 +162,10 @@ static int create_option(struct create_options *o, int c, const char *arg)
 		o->policy_file = arg;
 		return 0;
 	case OPT_GPU:
-		if (gpu_selection_parse(arg, &o->request.gpu, &err) == 0)
-			return 0;
-		cli_error(&err);
-		return -EINVAL;
+		return cli_gpu_parse(arg, &o->request.gpu);
 	case OPT_NETWORK:
-		return network_parse(arg, &o->request);
+		o->request.network_set = true;
+		return cli_network_parse(arg, &o->request.network);
 	case OPT_SHARE_TMP:
 		o->request.share_tmp = true;
 		return 0;

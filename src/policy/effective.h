@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/strv.h"
 #include "host/host.h"
+#include "policy/emit.h"
 #include "policy/policy.h"
 
 /* Landlock filesystem rights, in the kernel's bit order (LANDLOCK_ACCESS_FS_*). */
@@ -154,3 +155,8 @@ int effective_addition_add(struct effective *eff, const char *path, uint64_t acc
  * network ({mode}), isolation ({pid, mount, ipc, uts, user, private_tmp:
  * booleans, hostname: string or null}) and notes. New reference; NULL on allocation failure. */
 json_t *effective_to_json(const struct effective *eff);
+/* Writes an effective_to_json() document. In YAML, each list entry that
+ * filesystem_policy.sources names also carries its source as a comment
+ * ("- /dev/nvidiactl  # gpu"); the sources map stays for JSON readers. */
+int effective_document_emit(const json_t *doc, enum output_format fmt, FILE *out,
+			    struct error *err);

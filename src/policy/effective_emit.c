@@ -4,6 +4,10 @@
  * from it. */
 #include "policy/effective.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "policy/emit.h"
 
 /* json_object_set_new and json_array_append_new take the reference even on
@@ -199,4 +203,59 @@ json_t *effective_to_json(const struct effective *eff)
 		return doc;
 	json_decref(doc);
 	return NULL;
+}
+
+/* Within a read_only or read_write list of the YAML text, the plain scalar
+ * item `- PATH` whose PATH sources names gets "  # SOURCE" appended. */
+static void yaml_write_annotated(const char *text, const json_t *sources, FILE *out)
+{
+	bool in_list = false;
+	size_t list_indent = 0;
+
+	for (const char *line = text; *line;) {
+		const char *end = strchrnul(line, '\n');
+		size_t indent = strspn(line, " ");
+		const char *body = line + indent;
+		size_t body_len = (size_t)(end - body);
+		const char *source = NULL;
+
+		if (in_list && indent >= list_indent && body_len > 2 && strncmp(body, "- ", 2) == 0) {
+			char *item = strndup(body + 2, body_len - 2);
+
+			source = item ? json_string_value(json_object_get(sources, item)) : NULL;
+			free(item);
+		} else {
+			in_list = (body_len == 10 && strncmp(body, "read_only:", 10) == 0) ||
+				  (body_len == 11 && strncmp(body, "read_write:", 11) == 0);
+			list_indent = indent;
+		}
+		fwrite(line, 1, (size_t)(end - line), out);
+		if (source)
+			fprintf(out, "  # %s", source);
+		fputc('\n', out);
+		line = *end ? end + 1 : end;
+	}
+}
+
+int effective_document_emit(const json_t *doc, enum output_format fmt, FILE *out,
+			    struct error *err)
+{
+	const json_t *sources =
+	    json_object_get(json_object_get(doc, "filesystem_policy"), "sources");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int r;
+
+	if (fmt == FORMAT_JSON || json_object_size(sources) == 0)
+		return document_emit(doc, fmt, out, err);
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		return error_set_errno(err, errno, "emitting the effective policy");
+	r = document_emit(doc, fmt, mem, err);
+	fclose(mem);
+	if (r >= 0)
+		yaml_write_annotated(text, sources, out);
+	free(text);
+	return r;
 }

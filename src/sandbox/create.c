@@ -91,6 +91,7 @@ static int record_started(struct sandbox_dir *d, json_t *rec, struct supervisor 
 		return r;
 	}
 	sandbox_dir_unlock(d);
+	log_info("sandbox", "sandbox %s is running, main pid %d", d->name, (int)main_pid(sup));
 	return 0;
 }
 

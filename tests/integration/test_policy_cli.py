@@ -64,7 +64,6 @@ def test_help(args):
     (["policy", "check", "--format", "json", "x.yaml"], "'check' takes no --format"),
     (["policy", "show", "a.yaml", "b.yaml"], "'policy show' takes at most one FILE"),
     (["policy", "show", "--format", "toml"], "unknown format 'toml' (yaml or json)"),
-    (["policy", "show", "--effective"], "Usage: lockshell policy show"),
 ])
 def test_usage_errors(args, message):
     proc = lockshell(*args)
@@ -73,13 +72,27 @@ def test_usage_errors(args, message):
     assert proc.stdout == "", describe(proc)
 
 
-@pytest.mark.parametrize("args", [["policy", "check", "--gpu"],
-                                  ["policy", "check", "--gpu=0,1"],
-                                  ["policy", "show", "--gpu=all"]])
-def test_gpu_option_refused_until_the_baseline_exists(args):
-    proc = lockshell(*args, EXAMPLES / "gpu.yaml")
+def test_show_gpu_without_a_gpu_names_what_was_looked_for():
+    # This machine has no GPU: /dev/nvidiactl and /dev/dxg are absent.
+    proc = lockshell("policy", "show", "--gpu=all", EXAMPLES / "gpu.yaml")
+    assert proc.returncode == 1, describe(proc)
+    assert "/dev/nvidiactl" in proc.stderr and "/dev/dxg" in proc.stderr, describe(proc)
+    assert proc.stdout == "", describe(proc)
+
+
+def test_check_gpu_rejects_bad_selection():
+    proc = lockshell("policy", "check", "--gpu=0,x", EXAMPLES / "gpu.yaml")
     assert proc.returncode == 2, describe(proc)
-    assert "needs the GPU baseline" in proc.stderr, describe(proc)
+    assert "'x' is not a GPU index" in proc.stderr, describe(proc)
+
+
+def test_show_effective_adds_the_workdir(tmp_path):
+    proc = lockshell("policy", "show", "--effective", "--format", "json", "-w", tmp_path)
+    assert proc.returncode == 0, describe(proc)
+    eff = json.loads(proc.stdout)
+    assert str(tmp_path) in eff["filesystem_policy"]["read_write"], eff
+    assert eff["filesystem_policy"]["sources"] == {str(tmp_path): "workdir"}, eff
+    assert eff["runtime_additions"] == [], eff
 
 
 # --- check -----------------------------------------------------------------
