@@ -101,4 +101,7 @@ fuzz: $(FUZZ_BIN)
 clean:
 	rm -rf $(BUILD)
 
+# Further targets (sanitizers, static analysis, fuzzing), one file each.
+-include $(sort $(wildcard mk/*.mk))
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

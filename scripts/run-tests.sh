@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the unit tests (cmocka, TAP output) and the integration tests (pytest)
 # and ends with one line: "N passed, N failed[, N skipped]".
-#   run-tests.sh [unit|integration|all]
+#   run-tests.sh [unit|integration|extra|all]
 set -uo pipefail
 
 BUILD=${BUILD:-build}
@@ -51,10 +51,37 @@ run_integration() {
 	fi
 }
 
+# Further suites: each scripts/check.d/*.sh ends with its own
+# "N passed, N failed[, N skipped]" line, added to the total.
+run_extra() {
+	local s out last n kind
+	for s in scripts/check.d/*.sh; do
+		[ -f "$s" ] || continue
+		out="$log/${s##*/}.txt"
+		BUILD=$BUILD PYTHON=$PYTHON bash "$s" 2>&1 | tee "$out"
+		last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+		if [ -z "$last" ]; then
+			echo "FAILED: $s printed no summary line"
+			failed=$((failed + 1))
+			continue
+		fi
+		for kind in passed failed skipped; do
+			n=$(grep -oE "[0-9]+ $kind" <<<"$last" | grep -oE '^[0-9]+' || true)
+			n=${n:-0}
+			case $kind in
+			passed) passed=$((passed + n)) ;;
+			failed) failed=$((failed + n)) ;;
+			skipped) skipped=$((skipped + n)) ;;
+			esac
+		done
+	done
+}
+
 case $what in
 unit) run_unit ;;
 integration) run_integration ;;
-all) run_unit; run_integration ;;
+extra) run_extra ;;
+all) run_unit; run_integration; run_extra ;;
 esac
 
 line="$passed passed, $failed failed"
