@@ -170,27 +170,27 @@ static void test_personality_only_default_or_query(void **state)
 			 (int)ARRAY_SIZE(personas_refused));
 }
 
-static char *read_docs(void)
+static char *read_docs(const char *path)
 {
-	_cleanup_fclose_ FILE *f = fopen(DOCS, "re");
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	char *text = calloc(1, DOCS_MAX);
 
 	if (!f)
-		print_error("cannot open %s (run from the repository root)\n", DOCS);
+		print_error("cannot open %s (run from the repository root)\n", path);
 	assert_non_null(f);
 	assert_non_null(text);
 	assert_true(fread(text, 1, DOCS_MAX - 1, f) < DOCS_MAX - 1);
 	return text;
 }
 
-/* docs/seccomp.md has one table row per rule, worded as in seccomp.c. */
-static void test_docs_list_every_rule(void **state)
+/* docs/seccomp.md and the README have one table row per rule, worded as in
+ * seccomp.c. */
+static void docs_list_every_rule(const char *path)
 {
-	_cleanup_free_ char *docs = read_docs();
+	_cleanup_free_ char *docs = read_docs(path);
 	size_t n;
 	const struct seccomp_rule_info *rules = seccomp_rules(&n);
 
-	(void)state;
 	for (size_t i = 0; i < n; i++) {
 		char row[512];
 
@@ -198,9 +198,16 @@ static void test_docs_list_every_rule(void **state)
 			 rules[i].condition ? rules[i].condition : "every call",
 			 strerrorname_np(rules[i].error), rules[i].reason);
 		if (!strstr(docs, row))
-			print_error("%s lacks the row:%s", DOCS, row);
+			print_error("%s lacks the row:%s", path, row);
 		assert_non_null(strstr(docs, row));
 	}
+}
+
+static void test_docs_list_every_rule(void **state)
+{
+	(void)state;
+	docs_list_every_rule(DOCS);
+	docs_list_every_rule("README.md");
 }
 
 static int build_filter(void **state)
