@@ -12,10 +12,23 @@ WARN	:= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-
 CFLAGS	?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = -std=gnu17 $(WARN) $(CFLAGS) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
+GEN	:= $(BUILD)/gen
+ALL_CFLAGS = -std=gnu17 $(WARN) $(CFLAGS) -D_GNU_SOURCE -Isrc -I$(GEN) $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS)
 
-SRC	:= $(sort $(shell find src -name '*.c'))
+# The lockshell binary needs no libseccomp (its filter is compiled in at
+# build time, below), and links the other libraries statically when their
+# archives are installed (Debian's -dev packages ship them): each start then
+# loads and relocates libc alone.
+BIN_PKGS := yaml-0.1 jansson libcap
+BIN_LIBS := $(shell pkg-config --libs $(BIN_PKGS) 2>/dev/null)
+BIN_ARCHIVES := $(foreach l,yaml jansson cap,$(shell $(CC) -print-file-name=lib$(l).a))
+ifeq ($(filter-out /%,$(BIN_ARCHIVES)),)
+BIN_LIBS := -Wl,-Bstatic $(BIN_LIBS) -Wl,-Bdynamic
+endif
+
+# src/tools/ holds build-time generators, not part of lockshell.
+SRC	:= $(sort $(shell find src -name '*.c' -not -path 'src/tools/*'))
 LIB_SRC	:= $(filter-out src/cli/%,$(SRC))
 CLI_SRC	:= $(filter src/cli/%,$(SRC))
 LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -42,7 +55,24 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(BIN_LIBS)
+
+# The seccomp filter as a BPF program, compiled by libseccomp from the rules
+# table of src/enforce/seccomp.c for the build's architecture.
+SECCOMP_BPF := $(GEN)/seccomp-bpf.h
+SECCOMP_GEN := $(BUILD)/tools/seccomp-bpf-gen
+SECCOMP_GEN_OBJ := $(addprefix $(BUILD)/src/,tools/seccomp-bpf-gen.o enforce/seccomp.o \
+	base/error.o base/log.o)
+
+$(BUILD)/src/enforce/seccomp_load.o $(BUILD)/fuzz/obj/src/enforce/seccomp_load.o: $(SECCOMP_BPF)
+
+$(SECCOMP_GEN): $(SECCOMP_GEN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(SECCOMP_BPF): $(SECCOMP_GEN)
+	@mkdir -p $(@D)
+	$< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
@@ -85,9 +115,9 @@ format:
 
 # libFuzzer targets: clang with ASan and UBSan. FUZZ_TIME seconds each.
 FUZZ_TIME ?= 60
-FUZZ_CFLAGS = -std=gnu17 -O1 -g -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=gnu17 -O1 -g -D_GNU_SOURCE -Isrc -I$(GEN) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(SECCOMP_BPF)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 

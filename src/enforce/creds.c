@@ -56,9 +56,8 @@ static int id_parse(const char *s, unsigned *ret)
  * NSS loads every configured module (hundreds of microseconds and more than
  * a megabyte of memory), which the default identity must not cost. NSS is
  * asked only for what the files do not hold. */
-static struct passwd *passwd_files_find(const char *name, uid_t uid)
+struct passwd *creds_passwd_find(FILE *f, const char *name, uid_t uid)
 {
-	_cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
 	struct passwd *pw;
 
 	while (f && (pw = fgetpwent(f)))
@@ -67,15 +66,28 @@ static struct passwd *passwd_files_find(const char *name, uid_t uid)
 	return NULL;
 }
 
-static struct group *group_files_find(const char *name)
+struct group *creds_group_find(FILE *f, const char *name)
 {
-	_cleanup_fclose_ FILE *f = fopen("/etc/group", "re");
 	struct group *gr;
 
 	while (f && (gr = fgetgrent(f)))
 		if (strcmp(gr->gr_name, name) == 0)
 			return gr;
 	return NULL;
+}
+
+static struct passwd *passwd_files_find(const char *name, uid_t uid)
+{
+	_cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+
+	return creds_passwd_find(f, name, uid);
+}
+
+static struct group *group_files_find(const char *name)
+{
+	_cleanup_fclose_ FILE *f = fopen("/etc/group", "re");
+
+	return creds_group_find(f, name);
 }
 
 static struct passwd *passwd_by_name(const char *name)

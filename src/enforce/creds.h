@@ -4,8 +4,11 @@
  * sets), each step verified. */
 #pragma once
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -56,3 +59,9 @@ int creds_resolve(const char *run_as_user, const char *run_as_group, uid_t invok
 int creds_drop(const struct creds *c, struct error *err);
 
 void creds_free(struct creds *c);
+
+/* The lookups in /etc/passwd and /etc/group, on any stream in their format
+ * (for tests): the first entry named name, or, for a NULL name, with uid;
+ * NULL when none. The entry is the C library's static one. */
+struct passwd *creds_passwd_find(FILE *f, const char *name, uid_t uid);
+struct group *creds_group_find(FILE *f, const char *name);

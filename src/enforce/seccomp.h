@@ -1,7 +1,8 @@
-/* seccomp: the syscall filter (libseccomp), built before fork and loaded as
- * the last step before exec. */
+/* seccomp: the syscall filter, compiled from the rules table into a BPF
+ * program when lockshell is built, and loaded as the last step before exec. */
 #pragma once
 
+#include <linux/filter.h>
 #include <stddef.h>
 
 #include "base/error.h"
@@ -9,9 +10,10 @@
 
 struct seccomp_filter;
 
-/* Builds the filter for the native architecture and compiles it to BPF, so
- * that loading it after fork allocates nothing. The filter does not depend on
- * eff yet; network and GPU variations will. */
+/* The filter for the native architecture: the BPF program the build
+ * compiled from seccomp_rules(), ready to load, so that loading it after
+ * fork allocates nothing. The filter does not depend on eff yet; network and
+ * GPU variations will. */
 int seccomp_filter_build(const struct effective *eff, struct seccomp_filter **ret,
 			 struct error *err);
 /* Sets no_new_privs and installs the filter on the calling thread. Meant for
@@ -35,3 +37,17 @@ struct seccomp_rule_info {
 };
 
 const struct seccomp_rule_info *seccomp_rules(size_t *ret_count);
+
+/* The rules compiled by libseccomp for the native architecture. The build
+ * does it once (src/tools/seccomp-bpf-gen.c) and embeds the program in
+ * lockshell; tests compare the two. Only this needs libseccomp. */
+struct seccomp_program {
+	struct sock_filter *insns;
+	size_t n_insns;
+	size_t rule_count; /* rules of seccomp_rules() that apply on this architecture */
+};
+
+int seccomp_program_compile(struct seccomp_program *ret, struct error *err);
+void seccomp_program_free(struct seccomp_program *p);
+/* The program embedded at build time. */
+const struct sock_filter *seccomp_builtin_program(size_t *ret_n_insns);

@@ -80,8 +80,7 @@ static int read_text_under(const char *root, const char *path, char *buf, size_t
 	return (int)len;
 }
 
-/* The integer after "key" in a "key value" text such as /proc/self/status. */
-static bool field_long(const char *text, const char *key, long *ret)
+bool host_field_long(const char *text, const char *key, long *ret)
 {
 	size_t klen = strlen(key);
 	const char *line = text;
@@ -102,15 +101,22 @@ static bool field_long(const char *text, const char *key, long *ret)
 	return false;
 }
 
+bool host_sysctl_long(const char *text, long *ret)
+{
+	char *end;
+	long v = strtol(text, &end, 10);
+
+	if (end == text)
+		return false;
+	*ret = v;
+	return true;
+}
+
 static bool read_long_under(const char *root, const char *path, long *ret)
 {
 	char buf[64];
-	char *end;
 
-	if (read_text_under(root, path, buf, sizeof(buf)) <= 0)
-		return false;
-	*ret = strtol(buf, &end, 10);
-	return end != buf;
+	return read_text_under(root, path, buf, sizeof(buf)) > 0 && host_sysctl_long(buf, ret);
 }
 
 static bool lsm_list_has(const char *lsm, const char *name)
@@ -148,7 +154,7 @@ static void probe_process_status(const char *root, struct host *h)
 	long v;
 
 	if (read_text_under(root, "/proc/self/status", status, sizeof(status)) > 0 &&
-	    field_long(status, "Seccomp:", &v))
+	    host_field_long(status, "Seccomp:", &v))
 		h->seccomp_mode = (int)v;
 	h->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
 }
@@ -262,7 +268,7 @@ static void probe_gpu_pci(const char *root, struct host *h)
 			continue;
 		snprintf(rel, sizeof(rel), "/proc/driver/nvidia/gpus/%s/information", de->d_name);
 		if (read_text_under(root, rel, info, sizeof(info)) <= 0 ||
-		    !field_long(info, "Device Minor:", &minor) || minor < 0)
+		    !host_field_long(info, "Device Minor:", &minor) || minor < 0)
 			continue;
 		gpu = gpu_by_index(h, (unsigned)minor);
 		if (gpu)
@@ -336,11 +342,11 @@ static int push_gpu_paths(const char *root, struct host *h)
 	return r;
 }
 
-int host_probe_at(const char *root, struct host *ret, struct error *err)
+static int probe(const char *root, bool gpu, struct host *ret, struct error *err)
 {
 	struct host h = {0};
 	struct utsname uts;
-	int r;
+	int r = 0;
 
 	if (uname(&uts) < 0)
 		return error_set_errno(err, errno, "uname");
@@ -349,11 +355,13 @@ int host_probe_at(const char *root, struct host *ret, struct error *err)
 	probe_landlock(root, &h);
 	probe_seccomp(&h);
 	probe_user_namespaces(root, &h);
-	h.gpu_present =
-	    path_exists_under(root, "/dev/nvidiactl") || path_exists_under(root, "/dev/dxg");
-	probe_gpu_nodes(root, &h);
-	probe_gpu_pci(root, &h);
-	r = push_gpu_paths(root, &h);
+	if (gpu) {
+		h.gpu_present = path_exists_under(root, "/dev/nvidiactl") ||
+				path_exists_under(root, "/dev/dxg");
+		probe_gpu_nodes(root, &h);
+		probe_gpu_pci(root, &h);
+		r = push_gpu_paths(root, &h);
+	}
 	if (r < 0) {
 		host_free(&h);
 		return error_set_errno(err, r, "recording the GPU paths present under %s", root);
@@ -362,9 +370,19 @@ int host_probe_at(const char *root, struct host *ret, struct error *err)
 	return 0;
 }
 
+int host_probe_at(const char *root, struct host *ret, struct error *err)
+{
+	return probe(root, true, ret, err);
+}
+
 int host_probe(struct host *ret, struct error *err)
 {
-	return host_probe_at("/", ret, err);
+	return probe("/", true, ret, err);
+}
+
+int host_probe_without_gpu(struct host *ret, struct error *err)
+{
+	return probe("/", false, ret, err);
 }
 
 bool host_path_present(const struct host *h, const char *path)

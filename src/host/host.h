@@ -55,6 +55,10 @@ extern const char *const host_gpu_system_paths[];
 
 /* Probes the real host. */
 int host_probe(struct host *ret, struct error *err);
+/* host_probe() without the GPU inventory (gpu_present false, no GPUs and no
+ * present paths): enough for an effective policy without a GPU request, and
+ * cheaper by dozens of lookups under /dev, /proc and /sys. */
+int host_probe_without_gpu(struct host *ret, struct error *err);
 /* host_probe() with every file looked up under `root` instead of "/" (the
  * paths recorded stay host paths), so tests can use a fake tree. */
 int host_probe_at(const char *root, struct host *ret, struct error *err);
@@ -62,6 +66,12 @@ int host_probe_at(const char *root, struct host *ret, struct error *err);
  * process's seccomp mode and the LSM list ("" when unknown). */
 enum landlock_status host_classify_landlock(int errno_value, int seccomp_mode, const char *lsm);
 bool host_path_present(const struct host *h, const char *path);
+/* Parsers of the files host_probe() reads, exposed for tests: the integer
+ * after key at the start of a line ("Seccomp:" in /proc/self/status,
+ * "Device Minor:" in a GPU's information file), and the integer a sysctl
+ * file starts with. false, *ret untouched, when there is none. */
+bool host_field_long(const char *text, const char *key, long *ret);
+bool host_sysctl_long(const char *text, long *ret);
 const char *landlock_status_name(enum landlock_status s);
 /* A sentence a user can act on, for an unavailable Landlock. */
 const char *landlock_status_advice(enum landlock_status s);

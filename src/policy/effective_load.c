@@ -5,6 +5,7 @@
 #include "policy/effective_load.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +125,9 @@ static int load_list(struct effective *eff, const json_t *fs, bool read_write, s
 		const char *path = json_string_value(json_array_get(array, i));
 		int r;
 
-		if (!path)
+		/* effective_build() lists absolute paths only; a relative one
+		 * would be resolved against the directory exec runs in. */
+		if (!path || path[0] != '/')
 			return malformed(err, key);
 		r = load_entry(eff, list, path, sources, read_write, err);
 		if (r < 0)
@@ -164,7 +167,8 @@ static int load_additions(struct effective *eff, const json_t *array, struct err
 		uint64_t access;
 		int r;
 
-		if (!path || !reason || access_from_json(json_object_get(a, "access"), &access) < 0)
+		if (!path || path[0] != '/' || !reason ||
+		    access_from_json(json_object_get(a, "access"), &access) < 0 || access == 0)
 			return malformed(err, "runtime_additions");
 		r = effective_addition_add(eff, path, access, reason);
 		if (r < 0)
@@ -265,7 +269,8 @@ static int load(const json_t *doc, struct effective *eff, struct error *err)
 	const json_t *abi = json_object_get(json_object_get(doc, "landlock"), "abi");
 	int r;
 
-	if (!json_is_integer(abi))
+	if (!json_is_integer(abi) || json_integer_value(abi) < 0 ||
+	    json_integer_value(abi) > INT_MAX)
 		return malformed(err, "landlock.abi");
 	eff->landlock_abi = (int)json_integer_value(abi);
 	r = load_gpu(eff, json_object_get(doc, "gpu"), err);

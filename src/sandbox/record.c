@@ -3,6 +3,7 @@
 #include "sandbox/record.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -128,7 +129,9 @@ int record_process(const json_t *rec, const char *which, struct record_process *
 	const json_t *pid = json_object_get(p, "pid");
 	const json_t *start = json_object_get(p, "start_time");
 
-	if (!json_is_integer(pid) || !json_is_integer(start) || json_integer_value(pid) <= 0)
+	/* A pid beyond pid_t would name another process once truncated. */
+	if (!json_is_integer(pid) || !json_is_integer(start) || json_integer_value(pid) <= 0 ||
+	    json_integer_value(pid) > INT_MAX || json_integer_value(start) < 0)
 		return -ENOENT;
 	ret->pid = (pid_t)json_integer_value(pid);
 	ret->start_time = (uint64_t)json_integer_value(start);

@@ -18,7 +18,8 @@
 
 #define LOCK_FILE     "lock"
 #define STATE_TMP     STATE_FILE ".tmp"
-#define NEW_DIR_MODEL ".new-XXXXXX"
+/* A directory in the making: its creator's pid and start time, then random. */
+#define NEW_DIR_PREFIX ".new-"
 /* A state file holds two policies; far below this. */
 #define STATE_FILE_MAX_BYTES (16 * 1024 * 1024)
 
@@ -139,12 +140,27 @@ int sandbox_name_generate(char ret[static SANDBOX_NAME_MAX + 1], struct error *e
 
 /* --- liveness ----------------------------------------------------------- */
 
+int proc_stat_parse(const char *text, uint64_t *ret_start, char *ret_state)
+{
+	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
+	const char *after_comm = strrchr(text, ')');
+	unsigned long long start;
+	char state;
+
+	if (!after_comm || sscanf(after_comm + 1,
+				  " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+				  "%*s %*s %*s %*s %llu",
+				  &state, &start) != 2)
+		return -EIO;
+	*ret_start = start;
+	*ret_state = state;
+	return 0;
+}
+
 /* The state (field 3) and start time (field 22) of /proc/PID/stat. */
 static int proc_stat_read(pid_t pid, uint64_t *ret_start, char *ret_state)
 {
-	char path[64], buf[1024], state;
-	const char *after_comm;
-	unsigned long long start;
+	char path[64], buf[1024];
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
 
@@ -156,16 +172,7 @@ static int proc_stat_read(pid_t pid, uint64_t *ret_start, char *ret_state)
 	if (n <= 0)
 		return -ESRCH;
 	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
-	after_comm = strrchr(buf, ')');
-	if (!after_comm || sscanf(after_comm + 1,
-				  " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-				  "%*s %*s %*s %*s %llu",
-				  &state, &start) != 2)
-		return -EIO;
-	*ret_start = start;
-	*ret_state = state;
-	return 0;
+	return proc_stat_parse(buf, ret_start, ret_state);
 }
 
 int process_start_time(pid_t pid, uint64_t *ret)
@@ -308,12 +315,55 @@ static int dir_build(int state_fd, char *tmp_name, const json_t *state, struct s
 	return r;
 }
 
-/* mkdtemp() works on paths: the state directory is reached by descriptor. */
+/* mkdtemp() works on paths: the state directory is reached by descriptor.
+ * The name says who builds it, so that a later create can tell when its
+ * builder died before renaming it into place. */
 static int state_fd_path(int state_fd, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "/proc/self/fd/%d/" NEW_DIR_MODEL, state_fd);
+	uint64_t start = 0;
+	int n;
 
+	process_start_time(getpid(), &start);
+	n = snprintf(buf, size, "/proc/self/fd/%d/" NEW_DIR_PREFIX "%d-%" PRIu64 "-XXXXXX",
+		     state_fd, (int)getpid(), start);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Whether name is a directory in the making whose builder is gone. */
+static bool new_dir_abandoned(const char *name)
+{
+	uint64_t start;
+	int pid;
+
+	if (sscanf(name, NEW_DIR_PREFIX "%d-%" SCNu64 "-", &pid, &start) != 2)
+		return false;
+	return !process_matches(pid, start);
+}
+
+/* Removes the directories in the making of creators that were killed. */
+static void new_dirs_sweep(int state_fd)
+{
+	int fd = openat(state_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_closedir_ DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!dir) {
+		closep(&fd);
+		return;
+	}
+	while ((de = readdir(dir))) {
+		struct sandbox_dir d = SANDBOX_DIR_INIT;
+
+		if (!new_dir_abandoned(de->d_name))
+			continue;
+		d.dir_fd = openat(state_fd, de->d_name,
+				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		snprintf(d.name, sizeof(d.name), "%.*s", SANDBOX_NAME_MAX, de->d_name);
+		if (d.dir_fd >= 0)
+			dir_empty(&d, &(struct error){0});
+		unlinkat(state_fd, de->d_name, AT_REMOVEDIR);
+		sandbox_dir_close(&d);
+	}
 }
 
 int sandbox_dir_create(int state_fd, const char *name, const json_t *state, struct sandbox_dir *ret,
@@ -328,6 +378,7 @@ int sandbox_dir_create(int state_fd, const char *name, const json_t *state, stru
 	if (r < 0)
 		return r;
 	snprintf(d.name, sizeof(d.name), "%s", name);
+	new_dirs_sweep(state_fd);
 	if (state_fd_path(state_fd, tmp_path, sizeof(tmp_path)) < 0)
 		return error_set(err, ENAMETOOLONG, "sandbox %s: path too long", name);
 	tmp_name = strrchr(tmp_path, '/') + 1;
@@ -419,13 +470,25 @@ static int read_all(int fd, char **ret, size_t *ret_len)
 	return 0;
 }
 
+int state_parse(const char *name, const char *text, size_t len, json_t **ret, struct error *err)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(text, len, 0, &jerr);
+
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return error_set(err, EINVAL, "sandbox %s: %s is corrupt: %s", name, STATE_FILE,
+				 doc ? "not an object" : jerr.text);
+	}
+	*ret = doc;
+	return 0;
+}
+
 int state_read(const struct sandbox_dir *d, json_t **ret, struct error *err)
 {
 	_cleanup_close_ int fd = openat(d->dir_fd, STATE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_free_ char *text = NULL;
-	json_error_t jerr;
 	size_t len = 0;
-	json_t *doc;
 	int r;
 
 	if (fd < 0)
@@ -433,12 +496,5 @@ int state_read(const struct sandbox_dir *d, json_t **ret, struct error *err)
 	r = read_all(fd, &text, &len);
 	if (r < 0)
 		return error_set_errno(err, -r, "sandbox %s: reading %s", d->name, STATE_FILE);
-	doc = json_loadb(text, len, 0, &jerr);
-	if (!json_is_object(doc)) {
-		json_decref(doc);
-		return error_set(err, EINVAL, "sandbox %s: %s is corrupt: %s", d->name, STATE_FILE,
-				 doc ? "not an object" : jerr.text);
-	}
-	*ret = doc;
-	return 0;
+	return state_parse(d->name, text, len, ret, err);
 }

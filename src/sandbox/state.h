@@ -42,6 +42,9 @@ int process_start_time(pid_t pid, uint64_t *ret);
 /* Whether pid is alive (not a zombie) and is still the process that started
  * at start_time (not a later process that reused the pid). */
 bool process_matches(pid_t pid, uint64_t start_time);
+/* The state and start time of the text of a /proc/PID/stat; -EIO when it
+ * does not hold them. */
+int proc_stat_parse(const char *text, uint64_t *ret_start, char *ret_state);
 
 /* An open sandbox directory. lock_fd holds the flock while locked. */
 struct sandbox_dir {
@@ -76,3 +79,6 @@ int sandbox_dir_remove(int state_fd, struct sandbox_dir *d, struct error *err);
  * one, and the directory fsync'ed; read back whole. */
 int state_write(const struct sandbox_dir *d, const json_t *state, struct error *err);
 int state_read(const struct sandbox_dir *d, json_t **ret, struct error *err);
+/* The text of a state.json of sandbox name: -EINVAL with a message saying
+ * it is corrupt unless it holds a JSON object. */
+int state_parse(const char *name, const char *text, size_t len, json_t **ret, struct error *err);

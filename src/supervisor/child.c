@@ -1,9 +1,9 @@
-/* The workload's steps between fork and exec: the terminal, its own
- * preparation (identity, seccomp filter, environment) while PID 1 builds the
- * sandbox, entering the sandbox's namespaces and preparing the Landlock
- * rules in its mounts, the privilege drop, the hardening, Landlock, seccomp
- * last, exec. Any failure becomes one report on the error pipe and an exit
- * code. */
+/* The workload's steps between fork and exec: the terminal, its
+ * preparation (identity, seccomp filter, environment), joining the
+ * namespaces of a running sandbox for `sandbox exec`, preparing the Landlock
+ * rules in the sandbox's mounts, the privilege drop, the hardening, Landlock,
+ * seccomp last, exec. Any failure becomes one report on the error pipe and
+ * an exit code. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -112,8 +112,7 @@ static void log_identity(const struct creds *c)
 		    c->uid, c->uid, c->gid);
 }
 
-/* Identity, seccomp filter and environment: the work that does not need
- * the sandbox, done while PID 1 builds it. */
+/* Identity, seccomp filter and environment. */
 static int child_prepare(const struct launch *l, struct prepared *p, struct error *err)
 {
 	const struct policy *policy = l->eff->policy;
@@ -142,31 +141,14 @@ static int child_take_terminal(const struct prepared *p, struct error *err)
 	return 0;
 }
 
-/* Waits until PID 1 has built the sandbox. When it could not, it has
- * reported why and is ending the sandbox: nothing to add. */
-static void child_wait_sandbox(const struct prepared *p)
-{
-	char ready;
-	ssize_t n;
-
-	do
-		n = read(p->ready_fd, &ready, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
-		_exit(LAUNCH_EXIT_FAILED);
-}
-
-/* The sandbox's mount, IPC, UTS (and network) namespaces, those of PID 1:
- * this process's parent, or the sandbox joined by `sandbox exec`. The
- * Landlock rules are prepared inside, where they bind to the inodes of the
- * sandbox's own /proc, /dev and /tmp. */
+/* The sandbox's mount, IPC, UTS (and network) namespaces: inherited from
+ * PID 1 in a new sandbox, joined through PID 1's pidfd for `sandbox exec`.
+ * The Landlock rules are prepared inside, where they bind to the inodes of
+ * the sandbox's own /proc, /dev and /tmp. */
 static int child_enter_sandbox(const struct launch *l, struct prepared *p, struct error *err)
 {
-	int pidfd = p->isolate ? p->parent_pidfd : p->join_pidfd;
-
-	if (p->isolate)
-		child_wait_sandbox(p);
-	if (pidfd >= 0 && namespaces_join_rest(pidfd, namespaces_rest_flags(&p->spec), err) < 0)
+	if (p->join_pidfd >= 0 &&
+	    namespaces_join_rest(p->join_pidfd, namespaces_rest_flags(&p->spec), err) < 0)
 		return error_prefix(err, "entering the sandbox");
 	return landlock_prepare(l->eff, l->host, &p->ruleset, err);
 }

@@ -1,12 +1,10 @@
-/* PID 1 of a sandbox, the namespace's init: forks the workload (which
- * prepares itself meanwhile), builds the sandbox's other namespaces and its
- * mounts, lets the workload in, then reaps every process of the sandbox,
- * forwards the supervisor's signals to the workload and reports its stops
- * and its end to the supervisor. Without a workload it reaps until asked to
- * stop. When it exits, the kernel kills every other process of the
- * sandbox. */
+/* PID 1 of a sandbox, the namespace's init: builds the sandbox's other
+ * namespaces and its mounts, forks the workload into them, then reaps every
+ * process of the sandbox, forwards the supervisor's signals to the workload
+ * and reports its stops and its end to the supervisor. Without a workload it
+ * reaps until asked to stop. When it exits, the kernel kills every other
+ * process of the sandbox. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -75,30 +73,22 @@ static int init_signals_open(struct error *err)
 	return fd;
 }
 
-/* The workload starts at once and prepares itself; it waits on *ret_ready
- * before it enters the sandbox. */
-static int init_fork_workload(const struct launch *l, struct prepared *p, int *ret_ready,
-			      struct error *err)
+/* The workload starts inside the finished sandbox: it inherits every
+ * namespace and the mounts. */
+static int init_fork_workload(const struct launch *l, struct prepared *p, struct error *err)
 {
 	int r = launch_parent_pidfd_open(p, err);
-	int fds[2];
 	pid_t pid;
 
 	if (r < 0)
 		return r;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return error_set_errno(err, errno, "pipe2");
 	pid = fork();
 	if (pid < 0)
 		return error_set_errno(err, errno, "fork");
 	if (pid == 0) {
-		close(fds[1]);
 		close(TAKE_FD(p->init_fd));
-		p->ready_fd = fds[0];
 		child_main(l, p);
 	}
-	close(fds[0]);
-	*ret_ready = fds[1];
 	setpgid(pid, pid);
 	return pid;
 }
@@ -191,22 +181,17 @@ noreturn void init_main(const struct launch *l, struct prepared *p)
 {
 	struct init_state st = {.fd = p->init_fd};
 	struct error err = {0};
-	int ready = -1;
 	int r;
 
 	r = init_setup(p, &err);
-	if (r >= 0 && l->argv)
-		r = st.workload = init_fork_workload(l, p, &ready, &err);
 	if (r >= 0)
 		r = init_build_sandbox(p, &err);
+	if (r >= 0 && l->argv)
+		r = st.workload = init_fork_workload(l, p, &err);
 	if (r >= 0)
 		r = st.signal_fd = init_signals_open(&err);
 	if (r < 0)
 		child_report_exit(p->report_fd, LAUNCH_EXIT_FAILED, &err);
-	if (ready >= 0) {
-		(void)!write(ready, "", 1);
-		close(ready);
-	}
 	close(TAKE_FD(p->report_fd));
 	init_loop(&st);
 }

@@ -16,7 +16,7 @@
 #include "supervisor/supervisor.h"
 
 struct prepared {
-	/* Prepared by the workload itself, while PID 1 builds the sandbox. */
+	/* Prepared by the workload itself. */
 	struct creds creds;
 	struct landlock_ruleset *ruleset;
 	struct seccomp_filter *filter;
@@ -28,9 +28,6 @@ struct prepared {
 	const char **tmp_paths;	    /* spec.tmp_paths, borrowed strings */
 	int join_pidfd;		    /* `sandbox exec`: the sandbox's PID 1, or -1 */
 	int parent_pidfd;	    /* the forking process, to notice its death */
-	/* isolate, in the workload: PID 1 writes one byte here once the
-	 * sandbox's namespaces and mounts are built (EOF: it failed). */
-	int ready_fd;
 	bool take_terminal;
 	struct sigaction saved_sigttou;
 	sigset_t saved_mask;
@@ -73,6 +70,7 @@ bool launch_parent_exited(const struct prepared *p);
 noreturn void child_report_exit(int fd, int exit_code, const struct error *err);
 /* The workload: from fork to exec (or a report and _exit). */
 noreturn void child_main(const struct launch *l, struct prepared *p);
-/* PID 1 of the sandbox: builds the mounts, forks the workload (unless
- * l->argv is NULL), then reaps every process until the workload ends. */
+/* PID 1 of the sandbox: builds the namespaces and mounts, forks the
+ * workload into them (unless l->argv is NULL), then reaps every process
+ * until the workload ends. */
 noreturn void init_main(const struct launch *l, struct prepared *p);

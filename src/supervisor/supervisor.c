@@ -39,7 +39,6 @@ static void prepared_free(struct prepared *p)
 	free(p->tmp_paths);
 	closep(&p->join_pidfd);
 	closep(&p->parent_pidfd);
-	closep(&p->ready_fd);
 	closep(&p->report_fd);
 	closep(&p->init_fd);
 }
@@ -338,7 +337,7 @@ static void log_launched(const struct launch *l, const struct supervisor *s)
 int supervisor_start(const struct launch *l, struct supervisor *ret, struct error *err)
 {
 	_cleanup_(prepared_free) struct prepared p = {
-	    .join_pidfd = -1, .parent_pidfd = -1, .ready_fd = -1, .report_fd = -1, .init_fd = -1};
+	    .join_pidfd = -1, .parent_pidfd = -1, .report_fd = -1, .init_fd = -1};
 	struct supervisor s = {
 	    .signal_fd = -1, .timer_fd = -1, .init_fd = -1, .kill_after_s = l->kill_after_s};
 	int r;

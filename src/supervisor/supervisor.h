@@ -7,19 +7,18 @@
  *           then namespaces_enter_user_pid() (isolate: user namespace when
  *           rootless, PID namespace) or, for `sandbox exec`,
  *           namespaces_join_user_pid() into a running sandbox; fork;
- *   PID 1 (isolate): die with the supervisor, own process group, fork the
- *           workload, namespaces_enter_rest() (IPC, UTS, network) and
- *           mounts_setup() (private /dev, /proc, /tmp), tell the workload
- *           the sandbox is ready; then reap every process of the sandbox,
- *           forward the signals the supervisor sends it to the workload's
- *           process group, report the workload's stops and wait status to
- *           the supervisor, and exit with the workload. Its exit ends every
- *           process of the sandbox;
+ *   PID 1 (isolate): die with the supervisor, own process group,
+ *           namespaces_enter_rest() (IPC, UTS, network) and mounts_setup()
+ *           (private /dev, /proc, /tmp), fork the workload into them; then
+ *           reap every process of the sandbox, forward the signals the
+ *           supervisor sends it to the workload's process group, report the
+ *           workload's stops and wait status to the supervisor, and exit
+ *           with the workload. Its exit ends every process of the sandbox;
  *   workload: own process group (and the terminal's foreground), resolve
- *           its identity, build the seccomp filter and the environment
- *           (while PID 1 builds the sandbox), join the sandbox's mount, IPC,
- *           UTS (and network) namespaces, prepare the Landlock rules (inside
- *           the sandbox's mounts: rules bind to the inodes of its own /proc,
+ *           its identity, take the seccomp filter, build the environment,
+ *           for `sandbox exec` join the sandbox's mount, IPC, UTS (and
+ *           network) namespaces, prepare the Landlock rules (inside the
+ *           sandbox's mounts: rules bind to the inodes of its own /proc,
  *           /dev and /tmp), drop privileges, die with its parent, chdir,
  *           no_new_privs, no core dumps, not dumpable, enforce Landlock,
  *           close inherited fds, restore signals, load seccomp (last), exec.

@@ -317,6 +317,7 @@ static void test_dir_create_concurrent(void **state)
 static void test_lock_waiter_sees_removal(void **state)
 {
 	_cleanup_close_ int state_fd = fresh_state_dir("waiter");
+	json_auto_t *doc = small_state("b");
 	struct sandbox_dir d = SANDBOX_DIR_INIT;
 	struct error err = {0};
 	int ready[2], status;
@@ -324,7 +325,7 @@ static void test_lock_waiter_sees_removal(void **state)
 	char c;
 
 	(void)state;
-	assert_int_equal(sandbox_dir_create(state_fd, "busy", small_state("b"), &d, &err), 0);
+	assert_int_equal(sandbox_dir_create(state_fd, "busy", doc, &d, &err), 0);
 	assert_int_equal(pipe(ready), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -357,11 +358,12 @@ static void test_lock_waiter_sees_removal(void **state)
 static void test_shared_locks_coexist(void **state)
 {
 	_cleanup_close_ int state_fd = fresh_state_dir("shared-locks");
+	json_auto_t *doc = small_state("s");
 	struct sandbox_dir d = SANDBOX_DIR_INIT, r1 = SANDBOX_DIR_INIT, r2 = SANDBOX_DIR_INIT;
 	struct error err = {0};
 
 	(void)state;
-	assert_int_equal(sandbox_dir_create(state_fd, "s", small_state("s"), &d, &err), 0);
+	assert_int_equal(sandbox_dir_create(state_fd, "s", doc, &d, &err), 0);
 	sandbox_dir_unlock(&d);
 	assert_int_equal(sandbox_dir_open(state_fd, "s", LOCK_SH, &r1, &err), 0);
 	assert_int_equal(sandbox_dir_open(state_fd, "s", LOCK_SH, &r2, &err), 0);

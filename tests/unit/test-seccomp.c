@@ -122,6 +122,23 @@ static void test_filter_counts_every_rule(void **state)
 	assert_int_equal(seccomp_filter_rule_count(filter), n);
 }
 
+/* The program built into lockshell is what libseccomp compiles from the
+ * table now: the build regenerated it after every change of the rules. */
+static void test_builtin_program_is_current(void **state)
+{
+	struct seccomp_program fresh;
+	struct error err = {0};
+	size_t n;
+	const struct sock_filter *builtin = seccomp_builtin_program(&n);
+
+	(void)state;
+	assert_int_equal(seccomp_program_compile(&fresh, &err), 0);
+	assert_int_equal(fresh.n_insns, n);
+	assert_memory_equal(fresh.insns, builtin, n * sizeof(*builtin));
+	assert_int_equal(fresh.rule_count, seccomp_filter_rule_count(filter));
+	seccomp_program_free(&fresh);
+}
+
 static int no_new_privs(void)
 {
 	return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
@@ -233,6 +250,7 @@ static int free_filter(void **state)
 static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_rules_are_complete),
     cmocka_unit_test(test_filter_counts_every_rule),
+    cmocka_unit_test(test_builtin_program_is_current),
     cmocka_unit_test(test_load_sets_no_new_privs),
     cmocka_unit_test(test_personality_only_default_or_query),
     cmocka_unit_test(test_docs_list_every_rule),
