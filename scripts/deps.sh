@@ -5,7 +5,8 @@
 set -euo pipefail
 
 PACKAGES=(build-essential pkg-config clang libyaml-dev libseccomp-dev libjansson-dev
-	libcap-dev libcmocka-dev python3-pytest libclang-rt-14-dev tmux util-linux)
+	libcap-dev libcmocka-dev python3-pytest libclang-rt-14-dev llvm tmux util-linux
+	cppcheck clang-tidy valgrind)
 
 missing() {
 	local pkg
