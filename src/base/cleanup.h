@@ -26,7 +26,7 @@ static inline void closep(int *fd)
 static inline void fclosep(FILE **f)
 {
 	if (*f)
-		fclose(*f);
+		(void)fclose(*f);
 }
 
 static inline void closedirp(DIR **d)

@@ -1,4 +1,5 @@
 /* The error object: formatting a message, adding context while unwinding. */
+#define ERROR_DEFINITIONS
 #include "base/error.h"
 
 #include <errno.h>

@@ -24,3 +24,17 @@ int error_set_errno(struct error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 void error_clear(struct error *err);
+
+#if defined(__clang_analyzer__) && !defined(ERROR_DEFINITIONS)
+/* The analyzer reads one file at a time: tell it that these functions return
+ * a negative errno, as error_return() in error.c guarantees. */
+static inline int error_negative(int r)
+{
+	if (r >= 0)
+		__builtin_unreachable();
+	return r;
+}
+#define error_set(...)	     error_negative(error_set(__VA_ARGS__))
+#define error_set_errno(...) error_negative(error_set_errno(__VA_ARGS__))
+#define error_prefix(...)    error_negative(error_prefix(__VA_ARGS__))
+#endif

@@ -62,7 +62,7 @@ static void log_write_json(enum log_level level, const char *event, const char *
 	char *line;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	obj = json_pack("{s:f, s:s, s:s, s:s, s:i}", "ts", ts.tv_sec + ts.tv_nsec / 1e9, "level",
+	obj = json_pack("{s:f, s:s, s:s, s:s, s:i}", "ts", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, "level",
 			level_names[level], "event", event, "message", message, "pid", (int)getpid());
 	if (!obj)
 		return;

@@ -180,11 +180,16 @@ static int group_lookup(const char *spec, gid_t *ret, struct error *err)
 static int cap_last_cap_read(void)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	int v;
+	char line[32], *end;
+	long v;
 
-	if (f && fscanf(f, "%d", &v) == 1 && v >= 0)
-		return v;
-	return CAP_LAST_CAP;
+	if (!f || !fgets(line, sizeof(line), f))
+		return CAP_LAST_CAP;
+	errno = 0;
+	v = strtol(line, &end, 10);
+	if (errno || end == line || (*end != '\n' && *end != '\0') || v < 0 || v > INT_MAX)
+		return CAP_LAST_CAP;
+	return (int)v;
 }
 
 static int env_fill(const struct user_entry *u, struct creds *c)
@@ -277,7 +282,7 @@ static int resolve_unprivileged(const char *user, const char *group, uid_t invok
 {
 	struct user_entry u = {0};
 	struct passwd *pw;
-	gid_t gid;
+	gid_t gid = invoker_gid;
 	int r = 0;
 
 	c->uid = invoker_uid;

@@ -345,7 +345,7 @@ int landlock_prepare(const struct effective *eff, const struct host *host,
 	else
 		r = build_rules(rs, eff, host, err);
 	if (r < 0)
-		return r;
+		return r; /* NOLINT(clang-analyzer-unix.Malloc): landlock_ruleset_freep frees it */
 	if (rs->abi > 0)
 		report(rs);
 	*ret = TAKE_PTR(rs);

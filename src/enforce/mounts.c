@@ -1,6 +1,6 @@
 /* The sandbox's filesystem view: a private mount namespace holding a private
  * /dev of bind-mounted host device nodes, a fresh procfs with its sensitive
- * parts read-only or masked, and a private /tmp. */
+ * parts read-only or masked, a private /tmp and a private /run. */
 #include "enforce/mounts.h"
 
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 
 #define DEV_PREFIX "/dev/"
 #define TMP_PREFIX "/tmp/"
+#define RUN_PREFIX "/run/"
 
 static const char *const dev_standard_nodes[] = {
     "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
@@ -43,7 +44,7 @@ static const char *const proc_masked_files[] = {
 static const char *const proc_masked_dirs[] = {"/proc/acpi"};
 
 /* A host path held as a detached bind mount (open_tree), to be attached at
- * the same path in a private /dev or /tmp. */
+ * the same path in a private /dev, /tmp or /run. */
 struct carried {
 	const char *path; /* borrowed */
 	int tree_fd;
@@ -108,9 +109,13 @@ static int spec_check(const struct isolation_spec *spec, struct error *err)
 	int r = paths_check(spec->device_paths, spec->n_device_paths, DEV_PREFIX, true,
 			    "device path", err);
 
-	if (r < 0 || !spec->private_tmp)
-		return r;
-	return paths_check(spec->tmp_paths, spec->n_tmp_paths, TMP_PREFIX, false, "/tmp path", err);
+	if (r >= 0 && spec->private_tmp)
+		r = paths_check(spec->tmp_paths, spec->n_tmp_paths, TMP_PREFIX, false, "/tmp path",
+				err);
+	if (r >= 0)
+		r = paths_check(spec->run_paths, spec->n_run_paths, RUN_PREFIX, false, "/run path",
+				err);
+	return r;
 }
 
 /* Clones the mount at path (with the mounts below it when recursive). */
@@ -180,34 +185,31 @@ static bool path_covers(const char *a, const char *b)
 	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/');
 }
 
-/* Whether tmp_paths[i] is visible anyway through another entry. */
-static bool tmp_path_redundant(const struct isolation_spec *spec, size_t i)
+/* Whether paths[i] is visible anyway through another entry. */
+static bool path_redundant(const char *const *paths, size_t n, size_t i)
 {
-	for (size_t j = 0; j < spec->n_tmp_paths; j++) {
-		const char *other = spec->tmp_paths[j];
-
-		if (j != i && path_covers(other, spec->tmp_paths[i]) &&
-		    (strcmp(other, spec->tmp_paths[i]) != 0 || j < i))
+	for (size_t j = 0; j < n; j++)
+		if (j != i && path_covers(paths[j], paths[i]) &&
+		    (strcmp(paths[j], paths[i]) != 0 || j < i))
 			return true;
-	}
 	return false;
 }
 
-/* Clones of the host's /tmp entries to keep, taken before /tmp is covered.
- * Entries that do not exist are skipped: the Landlock rules decide what a
- * missing path means. */
-static int tmp_paths_open(const struct isolation_spec *spec, struct carried_list *ret,
-			  struct error *err)
+/* Clones of the host's entries below a directory about to be covered (/tmp,
+ * /run) that are to stay visible, taken before it is covered. Entries that
+ * do not exist are skipped: the Landlock rules decide what a missing path
+ * means. */
+static int covered_paths_open(const char *const *paths, size_t n, struct carried_list *ret,
+			      struct error *err)
 {
-	int r = carried_list_alloc(ret, spec->n_tmp_paths, err);
+	int r = carried_list_alloc(ret, n, err);
 
-	for (size_t i = 0; r >= 0 && i < spec->n_tmp_paths; i++) {
-		if (tmp_path_redundant(spec, i))
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		if (path_redundant(paths, n, i))
 			continue;
-		r = carried_open(spec->tmp_paths[i], true, &ret->items[ret->len], err);
+		r = carried_open(paths[i], true, &ret->items[ret->len], err);
 		if (r == -ENOENT) {
-			log_debug("tmp_path_absent", "%s does not exist: not carried into /tmp",
-				  spec->tmp_paths[i]);
+			log_debug("carried_path_absent", "%s does not exist: not kept", paths[i]);
 			r = 0;
 		} else if (r >= 0) {
 			ret->len++;
@@ -399,19 +401,35 @@ static int mount_namespace_enter(struct error *err)
 	return 0;
 }
 
-static int tmp_setup(const struct carried_list *carried, struct error *err)
+/* A fresh tmpfs on dir (prefix without its slash), holding the carried
+ * entries. */
+static int covered_setup(const char *prefix, const char *mode,
+			 const struct carried_list *carried, struct error *err)
 {
-	int r = mount_fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", err);
+	char dir[16];
+	int r;
 
+	snprintf(dir, sizeof(dir), "%.*s", (int)strlen(prefix) - 1, prefix);
+	r = mount_fs("tmpfs", dir, MS_NOSUID | MS_NODEV, mode, err);
 	for (size_t i = 0; r >= 0 && i < carried->len; i++)
-		r = carried_attach(&carried->items[i], TMP_PREFIX, err);
+		r = carried_attach(&carried->items[i], prefix, err);
 	return r;
+}
+
+/* Whether the host has a /run directory to cover. */
+static bool run_present(void)
+{
+	struct stat st;
+
+	return lstat("/run", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 int mounts_setup(const struct isolation_spec *spec, struct error *err)
 {
 	_cleanup_(carried_list_free) struct carried_list nodes = {0};
 	_cleanup_(carried_list_free) struct carried_list tmp = {0};
+	_cleanup_(carried_list_free) struct carried_list run = {0};
+	bool private_run;
 	int r;
 
 	r = spec_check(spec, err);
@@ -420,20 +438,26 @@ int mounts_setup(const struct isolation_spec *spec, struct error *err)
 	r = mount_namespace_enter(err);
 	if (r < 0)
 		return r;
+	private_run = run_present();
 	r = dev_nodes_open(spec, &nodes, err);
 	if (r >= 0 && spec->private_tmp)
-		r = tmp_paths_open(spec, &tmp, err);
+		r = covered_paths_open(spec->tmp_paths, spec->n_tmp_paths, &tmp, err);
+	if (r >= 0 && private_run)
+		r = covered_paths_open(spec->run_paths, spec->n_run_paths, &run, err);
 	if (r >= 0)
 		r = dev_setup(&nodes, err);
 	if (r >= 0)
 		r = proc_setup(spec->user_ns, err);
 	if (r >= 0 && spec->private_tmp)
-		r = tmp_setup(&tmp, err);
+		r = covered_setup(TMP_PREFIX, "mode=1777", &tmp, err);
+	if (r >= 0 && private_run)
+		r = covered_setup(RUN_PREFIX, "mode=0755", &run, err);
 	if (r < 0)
-		return r;
+		return r; /* NOLINT(clang-analyzer-unix.Malloc): carried_list_free frees it */
 	log_info("mounts",
 		 "mounts: private /dev with %zu device nodes, fresh /proc, %s /tmp (%zu host "
-		 "paths kept)",
-		 nodes.len, spec->private_tmp ? "private" : "host's", tmp.len);
+		 "paths kept), %s /run (%zu host paths kept)",
+		 nodes.len, spec->private_tmp ? "private" : "host's", tmp.len,
+		 private_run ? "private" : "no", run.len);
 	return 0;
 }

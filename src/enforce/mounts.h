@@ -24,7 +24,11 @@
  *     spec's tmp_paths (those that exist) at the same place: each the
  *     host's file or directory bind-mounted with the mounts below it, onto
  *     an empty file or directory (parents created, mode 0755); an entry
- *     below another is visible through it.
+ *     below another is visible through it;
+ *   - /run (when the host has one): a fresh tmpfs (mode 0755) holding the
+ *     spec's run_paths the same way. It hides the host's unix sockets
+ *     there (system and session buses, container engines), which Landlock
+ *     cannot refuse a connect(2) to.
  *
  * The caller must still hold CAP_SYS_ADMIN over its user namespace (root, or
  * the rootless user inside the user namespace of namespaces_enter()), and

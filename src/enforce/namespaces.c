@@ -4,10 +4,12 @@
  * with setns(2) through a pidfd of a running sandbox's PID 1. */
 #include "enforce/namespaces.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -37,9 +39,14 @@ static int write_file(const char *path, const char *content, struct error *err)
 static long sysctl_read(const char *path)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char line[32], *end;
 	long value;
 
-	if (!f || fscanf(f, "%ld", &value) != 1)
+	if (!f || !fgets(line, sizeof(line), f))
+		return -1;
+	errno = 0;
+	value = strtol(line, &end, 10);
+	if (errno || end == line || (*end != '\n' && *end != '\0'))
 		return -1;
 	return value;
 }

@@ -58,6 +58,13 @@ struct isolation_spec {
 	 * private_tmp. */
 	const char *const *tmp_paths;
 	size_t n_tmp_paths;
+	/* Host paths strictly below /run/ that stay visible, at the same place,
+	 * in the private /run: a tmpfs over the host's, which hides the host's
+	 * unix sockets (session and system bus, container engines), since
+	 * Landlock does not govern connect(2) to a socket file. Same rules as
+	 * tmp_paths. */
+	const char *const *run_paths;
+	size_t n_run_paths;
 };
 
 /* Returned by namespaces_enter() when spec.user_ns is set and the kernel or

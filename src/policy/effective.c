@@ -28,7 +28,7 @@ int effective_path_list_add(struct effective_path_list *list, const char *path,
 		return -ENOMEM;
 	items = realloc(list->items, (list->len + 1) * sizeof(*items));
 	if (!items)
-		return -ENOMEM;
+		return -ENOMEM; /* NOLINT(clang-analyzer-unix.Malloc): _cleanup_free_ frees it */
 	items[list->len++] = (struct effective_path){
 	    .path = TAKE_PTR(copy),
 	    .source = source,
@@ -62,7 +62,7 @@ int effective_addition_add(struct effective *eff, const char *path, uint64_t acc
 	_cleanup_free_ char *reason_copy = strdup(reason);
 
 	if (!path_copy || !reason_copy)
-		return -ENOMEM;
+		return -ENOMEM; /* NOLINT(clang-analyzer-unix.Malloc): _cleanup_free_ frees it */
 	additions = realloc(eff->additions, (eff->n_additions + 1) * sizeof(*additions));
 	if (!additions)
 		return -ENOMEM;

@@ -253,9 +253,13 @@ int effective_document_emit(const json_t *doc, enum output_format fmt, FILE *out
 	if (!mem)
 		return error_set_errno(err, errno, "emitting the effective policy");
 	r = document_emit(doc, fmt, mem, err);
-	fclose(mem);
-	if (r >= 0)
+	if (fclose(mem) != 0 && r >= 0)
+		r = error_set_errno(err, errno, "emitting the effective policy");
+	if (r >= 0) {
 		yaml_write_annotated(text, sources, out);
+		if (fflush(out) != 0 || ferror(out))
+			r = error_set_errno(err, errno ? errno : EIO, "cannot write the policy");
+	}
 	free(text);
 	return r;
 }

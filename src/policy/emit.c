@@ -236,7 +236,7 @@ static int emit_number(yaml_emitter_t *e, const json_t *v)
 	else {
 		snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
 		if (!strpbrk(buf, ".eEn"))
-			strcat(buf, ".0");
+			memcpy(buf + strlen(buf), ".0", 3); /* %.17g needs at most 24 bytes */
 	}
 	return emit_scalar(e, buf, strlen(buf), false);
 }

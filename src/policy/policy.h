@@ -12,7 +12,7 @@
 
 #define POLICY_MAX_PATHS      256
 #define POLICY_PATH_MAX	      4096
-#define POLICY_FILE_MAX_BYTES (1024 * 1024)
+#define POLICY_FILE_MAX_BYTES (1024L * 1024)
 
 enum landlock_compat {
 	COMPAT_BEST_EFFORT,

@@ -51,15 +51,15 @@ struct object_schema {
 };
 
 /* clang-format off */
-#define STRING(k)	 {.key = k, .type = FIELD_STRING}
-#define REQUIRED_STRING(k) {.key = k, .type = FIELD_STRING, .required = true}
-#define ENUM(k, v)	 {.key = k, .type = FIELD_STRING, .values = v}
-#define BOOL(k)		 {.key = k, .type = FIELD_BOOL}
-#define INT(k, lo, hi)	 {.key = k, .type = FIELD_INT, .min = lo, .max = hi}
-#define STRINGS(k)	 {.key = k, .type = FIELD_STRING_LIST}
-#define OBJECT(k, s)	 {.key = k, .type = FIELD_OBJECT, .object = &s}
-#define OBJECTS(k, s)	 {.key = k, .type = FIELD_OBJECT_LIST, .object = &s}
-#define OBJECT_MAP(k, s) {.key = k, .type = FIELD_OBJECT_MAP, .object = &s}
+#define STRING(k)	 {.key = (k), .type = FIELD_STRING}
+#define REQUIRED_STRING(k) {.key = (k), .type = FIELD_STRING, .required = true}
+#define ENUM(k, v)	 {.key = (k), .type = FIELD_STRING, .values = (v)}
+#define BOOL(k)		 {.key = (k), .type = FIELD_BOOL}
+#define INT(k, lo, hi)	 {.key = (k), .type = FIELD_INT, .min = (lo), .max = (hi)}
+#define STRINGS(k)	 {.key = (k), .type = FIELD_STRING_LIST}
+#define OBJECT(k, s)	 {.key = (k), .type = FIELD_OBJECT, .object = &(s)}
+#define OBJECTS(k, s)	 {.key = (k), .type = FIELD_OBJECT_LIST, .object = &(s)}
+#define OBJECT_MAP(k, s) {.key = (k), .type = FIELD_OBJECT_MAP, .object = &(s)}
 /* clang-format on */
 #define SCHEMA(name, ...)                                                                          \
 	static const struct field name##_fields[] = {__VA_ARGS__};                                 \

@@ -139,6 +139,7 @@ static void report_repeats(const struct entry *e, size_t n, struct diagnostics *
 	}
 }
 
+/* NOLINTBEGIN(clang-analyzer-unix.Malloc): _cleanup_free_ frees entries and normals */
 static void validate_paths(const struct policy *p, struct diagnostics *d)
 {
 	const struct path_list *lists[] = {&p->read_only, &p->read_write};
@@ -172,6 +173,7 @@ static void validate_paths(const struct policy *p, struct diagnostics *d)
 	if (total <= POLICY_MAX_PATHS)
 		report_repeats(entries, n, d);
 }
+/* NOLINTEND(clang-analyzer-unix.Malloc) */
 
 static bool valid_name(const char *s)
 {
@@ -339,7 +341,7 @@ static void validate_ports(const struct network_policy *np, const struct network
 	}
 	sorted = malloc((ep->n_ports + 1) * sizeof(*sorted));
 	if (!sorted || ep->n_ports < 2)
-		return;
+		return; /* NOLINT(clang-analyzer-unix.Malloc): _cleanup_free_ frees it */
 	memcpy(sorted, ep->ports, ep->n_ports * sizeof(*sorted));
 	qsort(sorted, ep->n_ports, sizeof(*sorted), port_compare);
 	for (size_t i = 1; i < ep->n_ports; i++)
@@ -457,13 +459,14 @@ static int middleware_order_compare(const void *pa, const void *pb)
 static void validate_middleware_orders(const struct policy *p, struct diagnostics *d)
 {
 	size_t n = p->n_network_middlewares;
-	_cleanup_free_ const struct network_middleware **sorted = calloc(n + 1, sizeof(*sorted));
+	_cleanup_free_ const struct network_middleware **sorted =
+	    calloc(n + 1, sizeof(struct network_middleware *));
 
 	if (!sorted)
 		return;
 	for (size_t i = 0; i < n; i++)
 		sorted[i] = &p->network_middlewares[i];
-	qsort(sorted, n, sizeof(*sorted), middleware_order_compare);
+	qsort(sorted, n, sizeof(struct network_middleware *), middleware_order_compare);
 	for (size_t i = 1; i < n; i++)
 		if (sorted[i]->order == sorted[i - 1]->order)
 			error(d,

@@ -69,7 +69,7 @@ static int append_child(struct tree_node *parent, struct tree_node *child)
 {
 	if ((parent->n_children & (parent->n_children - 1)) == 0) {
 		size_t cap = parent->n_children ? parent->n_children * 2 : 2;
-		struct tree_node **c = realloc(parent->children, cap * sizeof(*c));
+		struct tree_node **c = realloc(parent->children, cap * sizeof(struct tree_node *));
 
 		if (!c)
 			return -ENOMEM;
@@ -190,12 +190,12 @@ static int check_duplicate_keys(struct builder *b, const struct tree_node *map)
 
 	if (n < 2)
 		return 0;
-	keys = malloc(n * sizeof(*keys));
+	keys = malloc(n * sizeof(struct tree_node *));
 	if (!keys)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		keys[i] = map->children[2 * i];
-	qsort(keys, n, sizeof(*keys), key_compare);
+	qsort(keys, n, sizeof(struct tree_node *), key_compare);
 	for (size_t i = 1; i < n; i++)
 		if (strcmp(keys[i]->text, keys[i - 1]->text) == 0) {
 			diag_add(b->diags, DIAG_ERROR, keys[i]->mark,

@@ -103,6 +103,7 @@ static int effective_prepare(const struct sandbox_spec *spec, const struct sandb
 	int r;
 
 	request.hostname = d->name;
+	request.workdir = spec->workdir; /* include_workdir applies as with `run` */
 	r = effective_build(spec->policy, &request, spec->host, ret, err);
 	if (r < 0)
 		return r;
@@ -368,7 +369,7 @@ static noreturn void daemon_main(int state_fd, const struct sandbox_spec *spec,
 		sandbox_dir_remove(state_fd, d, &(struct error){0});
 	/* The workload runs already: ignoring SIGPIPE here reaches only the
 	 * daemon, whose creator may be gone. */
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	report_send(report_fd, log_fd, r, &err);
 	closep(&log_fd);
 	close(report_fd);

@@ -88,17 +88,19 @@ static int terminate(const char *name, int sup_fd, int main_fd, double grace_s, 
 }
 
 /* Marks the sandbox as being deleted, so that its supervisor leaves the
- * state alone when it ends, then ends it without holding the lock. */
+ * state alone when it ends, then ends it without holding the lock. When the
+ * mark cannot be written (a full or read-only disk) the processes are ended
+ * all the same: a sandbox must never outlive a delete for want of space. */
 static int end_processes(struct sandbox_dir *d, json_t *rec, int sup_fd, int main_fd,
 			 double grace_s, struct error *err)
 {
+	struct error write_err = {0};
 	int r;
 
 	if (record_set_status(rec, STATUS_DELETING) < 0)
 		return error_set(err, ENOMEM, "sandbox %s: out of memory", d->name);
-	r = state_write(d, rec, err);
-	if (r < 0)
-		return r;
+	if (state_write(d, rec, &write_err) < 0)
+		log_warning("sandbox_state", "%s; ending its processes anyway", write_err.message);
 	sandbox_dir_unlock(d);
 	r = terminate(d->name, sup_fd, main_fd, grace_s, err);
 	if (r < 0)

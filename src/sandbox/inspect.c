@@ -122,6 +122,7 @@ int sandbox_get(int state_fd, const char *name, json_t **ret, struct error *err)
 		return r;
 	summary = record_summary(rec);
 	if (!summary)
+		/* NOLINTNEXTLINE(bugprone-branch-clone): two failures, one message */
 		r = error_set(err, ENOMEM, "sandbox %s: out of memory", name);
 	else if (!json_object_get(rec, "effective"))
 		r = error_set(err, EAGAIN, "sandbox '%s' has no effective policy yet (it is %s)",

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 /* A directory in the making: its creator's pid and start time, then random. */
 #define NEW_DIR_PREFIX ".new-"
 /* A state file holds two policies; far below this. */
-#define STATE_FILE_MAX_BYTES (16 * 1024 * 1024)
+#define STATE_FILE_MAX_BYTES (16L * 1024 * 1024)
 
 static const char *const name_adjectives[] = {
     "amber", "bold",  "brisk", "calm",	"clear", "deft",  "eager",  "fair",
@@ -143,14 +144,28 @@ int sandbox_name_generate(char ret[static SANDBOX_NAME_MAX + 1], struct error *e
 int proc_stat_parse(const char *text, uint64_t *ret_start, char *ret_state)
 {
 	/* comm may hold spaces and parentheses: fields resume after the last ')'. */
-	const char *after_comm = strrchr(text, ')');
+	static const char space[] = " \t\n\v\f\r";
+	const char *p = strrchr(text, ')');
 	unsigned long long start;
-	char state;
+	char state = 0, *end;
 
-	if (!after_comm || sscanf(after_comm + 1,
-				  " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-				  "%*s %*s %*s %*s %llu",
-				  &state, &start) != 2)
+	if (!p)
+		return -EIO;
+	/* The state is field 3, the start time field 22. */
+	for (int field = 3; field < 22; field++) {
+		p += 1 + strspn(p + 1, space);
+		if (!*p)
+			return -EIO;
+		if (field == 3)
+			state = *p;
+		p += strcspn(p, space) - 1;
+	}
+	p += 1 + strspn(p + 1, space);
+	if (*p < '0' || *p > '9')
+		return -EIO;
+	errno = 0;
+	start = strtoull(p, &end, 10);
+	if (errno || (*end && !strchr(space, *end)))
 		return -EIO;
 	*ret_start = start;
 	*ret_state = state;
@@ -243,8 +258,10 @@ int sandbox_dir_open(int state_fd, const char *name, int how, struct sandbox_dir
 		return r;
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	d.dir_fd = openat(state_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Read-only: flock needs no write access, and a state directory on a
+	 * read-only filesystem can still be listed and its sandboxes entered. */
 	if (d.dir_fd >= 0)
-		d.lock_fd = openat(d.dir_fd, LOCK_FILE, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		d.lock_fd = openat(d.dir_fd, LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (d.lock_fd < 0) {
 		r = errno == ENOENT ? error_set(err, ENOENT, "no sandbox named '%s'", name)
 				    : error_set_errno(err, errno, "cannot open sandbox %s", name);
@@ -332,12 +349,21 @@ static int state_fd_path(int state_fd, char *buf, size_t size)
 /* Whether name is a directory in the making whose builder is gone. */
 static bool new_dir_abandoned(const char *name)
 {
-	uint64_t start;
-	int pid;
+	const char *p = name + strlen(NEW_DIR_PREFIX);
+	unsigned long long start;
+	char *end;
+	long pid;
 
-	if (sscanf(name, NEW_DIR_PREFIX "%d-%" SCNu64 "-", &pid, &start) != 2)
+	if (strncmp(name, NEW_DIR_PREFIX, strlen(NEW_DIR_PREFIX)) != 0 || *p < '0' || *p > '9')
 		return false;
-	return !process_matches(pid, start);
+	errno = 0;
+	pid = strtol(p, &end, 10);
+	if (errno || *end != '-' || pid <= 0 || pid > INT_MAX || end[1] < '0' || end[1] > '9')
+		return false;
+	start = strtoull(end + 1, &end, 10);
+	if (errno || *end != '-')
+		return false;
+	return !process_matches((pid_t)pid, start);
 }
 
 /* Removes the directories in the making of creators that were killed. */

@@ -153,6 +153,43 @@ static int child_enter_sandbox(const struct launch *l, struct prepared *p, struc
 	return landlock_prepare(l->eff, l->host, &p->ruleset, err);
 }
 
+/* The workload's RLIMIT_NPROC: the inherited limit, lowered to a ceiling
+ * of NPROC_DEFAULT processes per uid or to $LOCKSHELL_NPROC, never raised,
+ * so that a fork bomb cannot take the host's pid space (docs/isolation.md,
+ * "Limits"). */
+#define NPROC_DEFAULT 4096
+#define NPROC_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
+
+static int nproc_limit(struct error *err)
+{
+	const char *value = getenv("LOCKSHELL_NPROC");
+	rlim_t ceiling = NPROC_DEFAULT;
+	struct rlimit lim;
+
+	if (value) {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(value, &end, 10);
+		if (!*value || *value == '-' || *end || errno || n < 1 || n > NPROC_MAX)
+			return error_set(err, EINVAL,
+					 "LOCKSHELL_NPROC='%s': expected a number of processes from 1 "
+					 "to %d",
+					 value, NPROC_MAX);
+		ceiling = n;
+	}
+	if (getrlimit(RLIMIT_NPROC, &lim) < 0)
+		return error_set_errno(err, errno, "getrlimit(RLIMIT_NPROC)");
+	if (lim.rlim_cur > ceiling)
+		lim.rlim_cur = ceiling;
+	if (lim.rlim_max > ceiling)
+		lim.rlim_max = ceiling;
+	if (setrlimit(RLIMIT_NPROC, &lim) < 0)
+		return error_set_errno(err, errno, "setrlimit(RLIMIT_NPROC)");
+	return 0;
+}
+
 static int child_harden(const struct launch *l, const struct prepared *p, struct error *err)
 {
 	const struct rlimit no_core = {0, 0};
@@ -170,7 +207,7 @@ static int child_harden(const struct launch *l, const struct prepared *p, struct
 		return error_set_errno(err, errno, "setrlimit(RLIMIT_CORE)");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return error_set_errno(err, errno, "prctl(PR_SET_DUMPABLE)");
-	return 0;
+	return nproc_limit(err);
 }
 
 /* Every step between fork and exec; the seccomp filter goes last so that

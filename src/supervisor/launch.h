@@ -26,6 +26,7 @@ struct prepared {
 	struct isolation_spec spec; /* with isolate, or of the sandbox joined */
 	const char **device_paths;  /* spec.device_paths, borrowed strings */
 	const char **tmp_paths;	    /* spec.tmp_paths, borrowed strings */
+	const char **run_paths;	    /* spec.run_paths, borrowed strings */
 	int join_pidfd;		    /* `sandbox exec`: the sandbox's PID 1, or -1 */
 	int parent_pidfd;	    /* the forking process, to notice its death */
 	bool take_terminal;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ const int launch_forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR
 const size_t launch_n_forwarded_signals = ARRAY_SIZE(launch_forwarded_signals);
 
 #define TMP_PREFIX "/tmp/"
+#define RUN_PREFIX "/run/"
 
 static void prepared_free(struct prepared *p)
 {
@@ -37,6 +39,7 @@ static void prepared_free(struct prepared *p)
 	strv_clear(&p->env);
 	free(p->device_paths);
 	free(p->tmp_paths);
+	free(p->run_paths);
 	closep(&p->join_pidfd);
 	closep(&p->parent_pidfd);
 	closep(&p->report_fd);
@@ -70,20 +73,22 @@ static void warn_without_isolation(const char *cause)
 		    cause);
 }
 
-static void paths_add(const struct effective_path_list *list, bool devices, const char **paths,
-		      size_t *n)
+/* The entries of list that are device nodes (prefix NULL) or lie below
+ * prefix. */
+static void paths_add(const struct effective_path_list *list, const char *prefix,
+		      const char **paths, size_t *n)
 {
 	for (size_t i = 0; i < list->len; i++) {
 		const struct effective_path *e = &list->items[i];
 
-		if (devices ? e->is_device : strncmp(e->path, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+		if (prefix ? strncmp(e->path, prefix, strlen(prefix)) == 0 : e->is_device)
 			paths[(*n)++] = e->path;
 	}
 }
 
 /* The isolation spec from the effective policy: its GPU device nodes for the
- * private /dev, and the workdir and policy entries below /tmp/ for the
- * private /tmp. */
+ * private /dev, and the workdir and policy entries below /tmp/ and /run/ for
+ * the private /tmp and /run. */
 static int isolation_spec_build(const struct launch *l, struct prepared *p, struct error *err)
 {
 	const struct effective *eff = l->eff;
@@ -92,7 +97,8 @@ static int isolation_spec_build(const struct launch *l, struct prepared *p, stru
 
 	p->device_paths = calloc(max, sizeof(*p->device_paths));
 	p->tmp_paths = calloc(max, sizeof(*p->tmp_paths));
-	if (!p->device_paths || !p->tmp_paths)
+	p->run_paths = calloc(max, sizeof(*p->run_paths));
+	if (!p->device_paths || !p->tmp_paths || !p->run_paths)
 		return error_set(err, ENOMEM, "out of memory");
 	*spec = (struct isolation_spec){
 	    .user_ns = eff->isolation.user,
@@ -101,13 +107,18 @@ static int isolation_spec_build(const struct launch *l, struct prepared *p, stru
 	    .private_tmp = eff->isolation.private_tmp,
 	    .device_paths = p->device_paths,
 	    .tmp_paths = p->tmp_paths,
+	    .run_paths = p->run_paths,
 	};
-	paths_add(&eff->read_only, true, p->device_paths, &spec->n_device_paths);
-	paths_add(&eff->read_write, true, p->device_paths, &spec->n_device_paths);
-	paths_add(&eff->read_only, false, p->tmp_paths, &spec->n_tmp_paths);
-	paths_add(&eff->read_write, false, p->tmp_paths, &spec->n_tmp_paths);
+	paths_add(&eff->read_only, NULL, p->device_paths, &spec->n_device_paths);
+	paths_add(&eff->read_write, NULL, p->device_paths, &spec->n_device_paths);
+	paths_add(&eff->read_only, TMP_PREFIX, p->tmp_paths, &spec->n_tmp_paths);
+	paths_add(&eff->read_write, TMP_PREFIX, p->tmp_paths, &spec->n_tmp_paths);
+	paths_add(&eff->read_only, RUN_PREFIX, p->run_paths, &spec->n_run_paths);
+	paths_add(&eff->read_write, RUN_PREFIX, p->run_paths, &spec->n_run_paths);
 	if (strncmp(l->workdir, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
 		p->tmp_paths[spec->n_tmp_paths++] = l->workdir;
+	if (strncmp(l->workdir, RUN_PREFIX, strlen(RUN_PREFIX)) == 0)
+		p->run_paths[spec->n_run_paths++] = l->workdir;
 	return 0;
 }
 
@@ -346,7 +357,7 @@ int supervisor_start(const struct launch *l, struct supervisor *ret, struct erro
 		return error_set_errno(err, errno, "prctl(PR_SET_DUMPABLE)");
 	r = prepare(l, &p, err);
 	if (r < 0)
-		return r;
+		return r; /* NOLINT(clang-analyzer-unix.Malloc): prepared_free frees it */
 	r = parent_start(l, &p, &s, err);
 	if (r != 0) {
 		supervisor_close(&s);
@@ -476,7 +487,7 @@ static bool signals_handle(struct supervisor *s, int *ret_status)
 			continue;
 		}
 		log_info("signal", "forwarding SIG%s to the workload", signal_name(si.ssi_signo));
-		kill(-s->pid, si.ssi_signo);
+		kill(-s->pid, (int)si.ssi_signo);
 	}
 	return done;
 }
@@ -484,14 +495,18 @@ static bool signals_handle(struct supervisor *s, int *ret_status)
 /* SIGKILL to every child the subreaper has (orphans included). */
 static void children_kill(void)
 {
-	char path[64];
+	char path[64], word[16], *end;
 	_cleanup_fclose_ FILE *f = NULL;
-	int pid;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
 	f = fopen(path, "re");
-	while (f && fscanf(f, "%d", &pid) == 1)
-		kill(pid, SIGKILL);
+	/* Never 0 or a negative number: kill() would read a process group. */
+	while (f && fscanf(f, "%15s", word) == 1) {
+		long pid = strtol(word, &end, 10);
+
+		if (*end == '\0' && pid > 0 && pid <= INT_MAX)
+			kill((pid_t)pid, SIGKILL);
+	}
 }
 
 /* The main process is gone: end what remains of the sandbox and reap it.

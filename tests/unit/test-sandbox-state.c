@@ -287,13 +287,17 @@ static void test_dir_create_concurrent(void **state)
 		if (pids[i] == 0) {
 			struct sandbox_dir d = SANDBOX_DIR_INIT;
 			struct error err = {0};
+			json_t *doc;
 			char c;
 			int r;
 
 			close(start[1]);
 			if (read(start[0], &c, 1) != 0)
 				_exit(3);
-			r = sandbox_dir_create(state_fd, "contested", small_state("c"), &d, &err);
+			doc = small_state("c");
+			r = sandbox_dir_create(state_fd, "contested", doc, &d, &err);
+			json_decref(doc);
+			sandbox_dir_close(&d);
 			_exit(r == 0 ? 0 : r == -EEXIST ? 1 : 2);
 		}
 	}
