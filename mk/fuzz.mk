@@ -32,17 +32,22 @@ $(BUILD)/fuzz/fuzz-cli: $(BUILD)/fuzz/obj/src/cli/options.o
 fuzz-build: $(FUZZ_BIN)
 
 # One line per target: "fuzz-smoke NAME: passed (...)" or "... FAILED (...)".
-fuzz-smoke: $(FUZZ_BIN)
-	@failed=0; for f in $(FUZZ_BIN); do \
-		name=$${f##*/fuzz-}; work=$(BUILD)/fuzz/smoke-$$name; \
-		rm -rf $$work; mkdir -p $$work/corpus; dict=; \
-		[ -f tests/fuzz/$$name.dict ] && dict=-dict=tests/fuzz/$$name.dict; \
-		if $$f $(FUZZ_OPTS) $$dict -max_total_time=$(FUZZ_SMOKE_TIME) \
-			-artifact_prefix=$$work/ $$work/corpus tests/fuzz/corpus/$$name \
-			>$$work/log 2>&1; then result=passed; \
-		else result=FAILED; failed=1; tail -n 40 $$work/log; fi; \
-		stats=$$(grep -E '^#[0-9]+.*(DONE|cov:)' $$work/log | tail -n 1 | \
-			grep -oE 'cov: [0-9]+ ft: [0-9]+'); \
-		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$work/log); \
-		echo "fuzz-smoke $$name: $$result ($${runs:-0} runs, $${stats:-no coverage}, log $$work/log)"; \
-	done; exit $$failed
+# Each target is its own rule, so `make -jN fuzz-smoke` runs N at once.
+FUZZ_SMOKE := $(FUZZ_BIN:$(BUILD)/fuzz/fuzz-%=fuzz-smoke/%)
+.PHONY: $(FUZZ_SMOKE)
+
+fuzz-smoke: $(FUZZ_SMOKE)
+
+$(FUZZ_SMOKE): fuzz-smoke/%: $(BUILD)/fuzz/fuzz-%
+	@name=$*; f=$<; work=$(BUILD)/fuzz/smoke-$$name; \
+	rm -rf $$work; mkdir -p $$work/corpus; dict=; \
+	[ -f tests/fuzz/$$name.dict ] && dict=-dict=tests/fuzz/$$name.dict; \
+	if $$f $(FUZZ_OPTS) $$dict -max_total_time=$(FUZZ_SMOKE_TIME) \
+		-artifact_prefix=$$work/ $$work/corpus tests/fuzz/corpus/$$name \
+		>$$work/log 2>&1; then result=passed; \
+	else result=FAILED; tail -n 40 $$work/log; fi; \
+	stats=$$(grep -E '^#[0-9]+.*(DONE|cov:)' $$work/log | tail -n 1 | \
+		grep -oE 'cov: [0-9]+ ft: [0-9]+'); \
+	runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$work/log); \
+	echo "fuzz-smoke $$name: $$result ($${runs:-0} runs, $${stats:-no coverage}, log $$work/log)"; \
+	[ $$result = passed ]

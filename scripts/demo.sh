@@ -49,7 +49,8 @@ try "list /usr (read_only)" sh -c 'ls /usr | head -n 3 | tr "\n" " "'
 try "read /etc/os-release (read_only)" sh -c 'head -n 1 /etc/os-release'
 try "write the workdir (include_workdir)" sh -c 'echo hi > ./note && cat ./note'
 try "write /tmp (read_write, private tmpfs)" sh -c 'echo hi > /tmp/note && cat /tmp/note'
-try "write /usr (read_only)" touch /usr/lockshell-demo
+try "write /usr (read_only: read-only mount)" touch /usr/lockshell-demo
+try "chmod /etc/hostname (outside read_write)" chmod 777 /etc/hostname
 try "list /opt (not in the policy)" ls /opt
 try "list /root (not in the policy)" ls /root
 try "count processes (own PID namespace)" sh -c 'ls /proc | grep -c "^[0-9]" | sed "s/$/ processes/"'

@@ -12,7 +12,7 @@ trap 'rm -f "$out"' EXIT
 
 if need_tools "fuzz-smoke" clang; then
 	submake fuzz-build >"$out" 2>&1 || tail -n 30 "$out"
-	submake -j1 fuzz-smoke 2>&1 | tee "$out"
+	submake -k fuzz-smoke 2>&1 | tee "$out"
 	for t in "${targets[@]}"; do
 		name=${t##*/fuzz-}
 		name=${name%.c}

@@ -416,6 +416,186 @@ static int covered_setup(const char *prefix, const char *mode,
 	return r;
 }
 
+/* The read-only view. Every mount the sandbox inherits from the host is
+ * made read-only, and the policy's read_write entries are bound back as the
+ * host has them; a read_only entry below a read_write one (or below the
+ * private /tmp or /run) is bound read-only on its own. A write Landlock
+ * would allow is then refused by the mount too where the policy says
+ * read_only, and chmod, utimensat, setxattr or a rename outside every
+ * read_write entry, which Landlock does not govern or governs per path
+ * only, get EROFS. /dev and /proc are lockshell's own mounts and keep their
+ * own rules. */
+struct view_entry {
+	const char *path; /* borrowed */
+	size_t len;	  /* without trailing slashes */
+	size_t depth;	  /* number of components */
+	bool read_write;
+	bool bind;   /* needs a mount of its own */
+	int tree_fd; /* read_write: the host's tree, cloned before "/" turns read-only */
+};
+
+struct view {
+	struct view_entry *items;
+	size_t len;
+};
+
+static void view_free(struct view *v)
+{
+	for (size_t i = 0; i < v->len; i++)
+		closep(&v->items[i].tree_fd);
+	free(v->items);
+}
+
+static bool under_prefix(const char *path, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix); /* prefix ends in '/' */
+
+	return (len == n - 1 && strncmp(path, prefix, len) == 0) || strncmp(path, prefix, n) == 0;
+}
+
+/* Whether a (of length alen) is b (blen) or a directory above it. */
+static bool view_covers(const struct view_entry *a, const struct view_entry *b)
+{
+	return a->len <= b->len && strncmp(a->path, b->path, a->len) == 0 &&
+	       (b->len == a->len || b->path[a->len] == '/' || a->len == 1);
+}
+
+/* The entry closest above e (or e's own path listed read_write, when e is
+ * read_only); NULL when none. */
+static const struct view_entry *view_parent(const struct view *v, const struct view_entry *e)
+{
+	const struct view_entry *best = NULL;
+
+	for (size_t i = 0; i < v->len; i++) {
+		const struct view_entry *o = &v->items[i];
+
+		if (o == e || !view_covers(o, e))
+			continue;
+		if (o->len == e->len && !(o->read_write && !e->read_write) &&
+		    !(o->read_write == e->read_write && o < e))
+			continue;
+		if (!best || o->len > best->len || (o->len == best->len && o->read_write))
+			best = o;
+	}
+	return best;
+}
+
+static int view_add(struct view *v, const char *const *paths, size_t n, bool read_write)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct view_entry *e = &v->items[v->len];
+
+		e->path = paths[i];
+		e->len = strlen(paths[i]);
+		while (e->len > 1 && paths[i][e->len - 1] == '/')
+			e->len--;
+		if (paths[i][0] != '/' || under_prefix(e->path, e->len, DEV_PREFIX) ||
+		    under_prefix(e->path, e->len, "/proc/"))
+			continue;
+		e->read_write = read_write;
+		e->tree_fd = -1;
+		for (size_t j = 1; j < e->len; j++)
+			e->depth += e->path[j] == '/';
+		v->len++;
+	}
+	return 0;
+}
+
+static int view_depth_cmp(const void *a, const void *b)
+{
+	const struct view_entry *x = a, *y = b;
+
+	return (x->depth > y->depth) - (x->depth < y->depth);
+}
+
+/* Decides which entries need a mount of their own, and clones the host's
+ * tree of each read_write one before anything changes. */
+static int view_open(const struct isolation_spec *spec, bool private_run, struct view *v,
+		     struct error *err)
+{
+	v->items = calloc(spec->n_read_only_paths + spec->n_read_write_paths + 1,
+			  sizeof(*v->items));
+	if (!v->items)
+		return error_set(err, ENOMEM, "out of memory");
+	view_add(v, spec->read_only_paths, spec->n_read_only_paths, false);
+	view_add(v, spec->read_write_paths, spec->n_read_write_paths, true);
+	qsort(v->items, v->len, sizeof(*v->items), view_depth_cmp);
+	for (size_t i = 0; i < v->len; i++) {
+		struct view_entry *e = &v->items[i];
+		const struct view_entry *parent = view_parent(v, e);
+		/* The private /tmp and /run are writable tmpfs holding the
+		 * host's entries as they are. */
+		bool parent_rw = parent ? parent->read_write
+					: (spec->private_tmp && under_prefix(e->path, e->len, TMP_PREFIX)) ||
+					      (private_run && under_prefix(e->path, e->len, RUN_PREFIX));
+		struct carried c;
+		int r;
+
+		if (parent && parent->len == e->len)
+			continue; /* listed twice, or read_only and read_write */
+		e->bind = e->read_write != parent_rw;
+		if (!e->bind || !e->read_write)
+			continue;
+		r = carried_open(e->path, true, &c, err);
+		if (r == -ENOENT) {
+			e->bind = false;
+			continue;
+		}
+		if (r < 0)
+			return r;
+		e->tree_fd = c.tree_fd;
+	}
+	return 0;
+}
+
+static int view_read_only_root(struct error *err)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+
+	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		return error_set_errno(err, errno, "mount_setattr / read-only, recursively");
+	return 0;
+}
+
+/* Binds the entries that need it, shallowest first. */
+static int view_attach(struct view *v, struct error *err)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+
+	for (size_t i = 0; i < v->len; i++) {
+		struct view_entry *e = &v->items[i];
+
+		if (!e->bind)
+			continue;
+		if (!e->read_write) {
+			e->tree_fd = open_tree(AT_FDCWD, e->path,
+					       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+			if (e->tree_fd < 0 && errno == ENOENT)
+				continue;
+			if (e->tree_fd < 0)
+				return error_set_errno(err, errno, "open_tree %s", e->path);
+			if (mount_setattr(e->tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro,
+					  sizeof(ro)) < 0)
+				return error_set_errno(err, errno, "mount_setattr %s read-only",
+						       e->path);
+		}
+		if (move_mount(e->tree_fd, "", AT_FDCWD, e->path,
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+			return error_set_errno(err, errno, "move_mount %s", e->path);
+		closep(&e->tree_fd);
+	}
+	return 0;
+}
+
+static size_t view_binds(const struct view *v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->len; i++)
+		n += v->items[i].bind;
+	return n;
+}
+
 /* Whether the host has a /run directory to cover. */
 static bool run_present(void)
 {
@@ -429,6 +609,7 @@ int mounts_setup(const struct isolation_spec *spec, struct error *err)
 	_cleanup_(carried_list_free) struct carried_list nodes = {0};
 	_cleanup_(carried_list_free) struct carried_list tmp = {0};
 	_cleanup_(carried_list_free) struct carried_list run = {0};
+	_cleanup_(view_free) struct view view = {0};
 	bool private_run;
 	int r;
 
@@ -445,6 +626,10 @@ int mounts_setup(const struct isolation_spec *spec, struct error *err)
 	if (r >= 0 && private_run)
 		r = covered_paths_open(spec->run_paths, spec->n_run_paths, &run, err);
 	if (r >= 0)
+		r = view_open(spec, private_run, &view, err);
+	if (r >= 0)
+		r = view_read_only_root(err);
+	if (r >= 0)
 		r = dev_setup(&nodes, err);
 	if (r >= 0)
 		r = proc_setup(spec->user_ns, err);
@@ -452,12 +637,15 @@ int mounts_setup(const struct isolation_spec *spec, struct error *err)
 		r = covered_setup(TMP_PREFIX, "mode=1777", &tmp, err);
 	if (r >= 0 && private_run)
 		r = covered_setup(RUN_PREFIX, "mode=0755", &run, err);
+	if (r >= 0)
+		r = view_attach(&view, err);
 	if (r < 0)
 		return r; /* NOLINT(clang-analyzer-unix.Malloc): carried_list_free frees it */
 	log_info("mounts",
 		 "mounts: private /dev with %zu device nodes, fresh /proc, %s /tmp (%zu host "
-		 "paths kept), %s /run (%zu host paths kept)",
+		 "paths kept), %s /run (%zu host paths kept), host mounts read-only but for %zu "
+		 "bound entries",
 		 nodes.len, spec->private_tmp ? "private" : "host's", tmp.len,
-		 private_run ? "private" : "no", run.len);
+		 private_run ? "private" : "no", run.len, view_binds(&view));
 	return 0;
 }

@@ -3,6 +3,9 @@
  *
  *   - a new mount namespace; "/" is made MS_REC|MS_PRIVATE before anything
  *     is mounted, so nothing propagates to or from the host;
+ *   - the read-only view: every mount inherited from the host read-only,
+ *     the spec's read_write_paths bound back as the host has them and its
+ *     read_only_paths below those bound read-only (/dev and /proc aside);
  *   - /dev: a tmpfs (mode 0755, nosuid, nodev, noexec) holding null, zero,
  *     full, random, urandom and tty (those the host has) and the spec's
  *     device_paths (with their parent directories), each the host's node

@@ -65,6 +65,13 @@ struct isolation_spec {
 	 * tmp_paths. */
 	const char *const *run_paths;
 	size_t n_run_paths;
+	/* The policy's filesystem entries (device nodes aside), for the
+	 * read-only view: every host mount read-only, the read_write entries
+	 * bound back writable, read_only entries below those bound read-only. */
+	const char *const *read_only_paths;
+	size_t n_read_only_paths;
+	const char *const *read_write_paths;
+	size_t n_read_write_paths;
 };
 
 /* Returned by namespaces_enter() when spec.user_ns is set and the kernel or

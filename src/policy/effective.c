@@ -18,6 +18,10 @@
 	"user namespaces are unavailable to this user: no namespaces, no private /proc, /dev "     \
 	"and /tmp, the host's network; Landlock and seccomp only (best_effort)"
 
+#define NOTE_ROOT_WORKDIR                                                                          \
+	"the workdir is /, which include_workdir would make writable as a whole: it is not "      \
+	"added to read_write (pass --workdir DIR)"
+
 int effective_path_list_add(struct effective_path_list *list, const char *path,
 			    enum entry_source source, struct source_mark mark, bool is_device)
 {
@@ -96,6 +100,13 @@ static int add_workdir(struct effective *eff, const char *workdir, struct error 
 		return error_set(err, ENOMEM, "effective policy: workdir '%s'", workdir);
 	if (effective_path_list_find(&eff->read_write, workdir))
 		return 0;
+	/* A policy may not list "/" read_write; a workdir of "/" (lockshell
+	 * started from the root directory) would grant the same. */
+	if (strcmp(workdir, "/") == 0) {
+		if (strv_push(&eff->notes, NOTE_ROOT_WORKDIR) < 0)
+			return error_set(err, ENOMEM, "effective policy: out of memory");
+		return 0;
+	}
 	r = effective_path_list_add(&eff->read_write, workdir, SOURCE_WORKDIR,
 				    (struct source_mark){0}, false);
 	if (r < 0)

@@ -27,6 +27,8 @@ struct prepared {
 	const char **device_paths;  /* spec.device_paths, borrowed strings */
 	const char **tmp_paths;	    /* spec.tmp_paths, borrowed strings */
 	const char **run_paths;	    /* spec.run_paths, borrowed strings */
+	const char **ro_paths;	    /* spec.read_only_paths, borrowed strings */
+	const char **rw_paths;	    /* spec.read_write_paths, borrowed strings */
 	int join_pidfd;		    /* `sandbox exec`: the sandbox's PID 1, or -1 */
 	int parent_pidfd;	    /* the forking process, to notice its death */
 	bool take_terminal;

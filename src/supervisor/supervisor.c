@@ -40,6 +40,8 @@ static void prepared_free(struct prepared *p)
 	free(p->device_paths);
 	free(p->tmp_paths);
 	free(p->run_paths);
+	free(p->ro_paths);
+	free(p->rw_paths);
 	closep(&p->join_pidfd);
 	closep(&p->parent_pidfd);
 	closep(&p->report_fd);
@@ -98,7 +100,9 @@ static int isolation_spec_build(const struct launch *l, struct prepared *p, stru
 	p->device_paths = calloc(max, sizeof(*p->device_paths));
 	p->tmp_paths = calloc(max, sizeof(*p->tmp_paths));
 	p->run_paths = calloc(max, sizeof(*p->run_paths));
-	if (!p->device_paths || !p->tmp_paths || !p->run_paths)
+	p->ro_paths = calloc(max, sizeof(*p->ro_paths));
+	p->rw_paths = calloc(max, sizeof(*p->rw_paths));
+	if (!p->device_paths || !p->tmp_paths || !p->run_paths || !p->ro_paths || !p->rw_paths)
 		return error_set(err, ENOMEM, "out of memory");
 	*spec = (struct isolation_spec){
 	    .user_ns = eff->isolation.user,
@@ -108,6 +112,8 @@ static int isolation_spec_build(const struct launch *l, struct prepared *p, stru
 	    .device_paths = p->device_paths,
 	    .tmp_paths = p->tmp_paths,
 	    .run_paths = p->run_paths,
+	    .read_only_paths = p->ro_paths,
+	    .read_write_paths = p->rw_paths,
 	};
 	paths_add(&eff->read_only, NULL, p->device_paths, &spec->n_device_paths);
 	paths_add(&eff->read_write, NULL, p->device_paths, &spec->n_device_paths);
@@ -115,6 +121,8 @@ static int isolation_spec_build(const struct launch *l, struct prepared *p, stru
 	paths_add(&eff->read_write, TMP_PREFIX, p->tmp_paths, &spec->n_tmp_paths);
 	paths_add(&eff->read_only, RUN_PREFIX, p->run_paths, &spec->n_run_paths);
 	paths_add(&eff->read_write, RUN_PREFIX, p->run_paths, &spec->n_run_paths);
+	paths_add(&eff->read_only, "/", p->ro_paths, &spec->n_read_only_paths);
+	paths_add(&eff->read_write, "/", p->rw_paths, &spec->n_read_write_paths);
 	if (strncmp(l->workdir, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
 		p->tmp_paths[spec->n_tmp_paths++] = l->workdir;
 	if (strncmp(l->workdir, RUN_PREFIX, strlen(RUN_PREFIX)) == 0)

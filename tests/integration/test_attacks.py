@@ -168,7 +168,8 @@ def proc_policy(tree, proc_rights):
 
 def test_dotdot_out_of_read_write_refused(tree):
     """`..` is resolved before Landlock looks: a path through a read_write
-    directory that ends elsewhere gets the rights of where it ends."""
+    directory that ends elsewhere gets the rights (and the mount) of where
+    it ends."""
     d = tree.dirs
     steps = [
         ("read", fsprobe("read", f"{d['rw']}/../unlisted/file")),
@@ -177,10 +178,12 @@ def test_dotdot_out_of_read_write_refused(tree):
         ("write-ro", fsprobe("write", f"{d['rw']}/../ro/file")),
         ("cwd", ["/bin/sh", "-c", f"cd {d['rw']} && exec {probe('fsprobe')} write ../unlisted/victim"]),
     ]
+    expected = {"read": "EACCES", "write": "EACCES", "create": "EACCES",
+                "write-ro": "EROFS", "cwd": "EACCES"}
     before = tree.snapshot()
     got = attempt(tree, steps)
     for label, _ in steps:
-        assert got(label) == "EACCES", describe(got.proc)
+        assert got(label) == expected[label], describe(got.proc)
     assert tree.snapshot() == before
     control = bare(tree, steps[:2])
     assert control("read") == "ok" and control("write") == "ok", describe(control.proc)
@@ -205,7 +208,8 @@ def test_symlinks_planted_in_read_write_refused(tree):
     for label in ("mk-up", "mk-root", "mk-climb"):
         assert got(label) == "ok", describe(got.proc)
     for label, _ in steps[3:]:
-        assert got(label) == "EACCES", describe(got.proc)
+        want = "EROFS" if label == "root-write-ro" else "EACCES"
+        assert got(label) == want, describe(got.proc)
     assert (d["unlisted"] / "file").read_text() == "data\n"
     assert (d["ro"] / "file").read_text() == "data\n"
     assert not (d["unlisted"] / "new").exists()
@@ -214,7 +218,8 @@ def test_symlinks_planted_in_read_write_refused(tree):
 def test_read_only_directory_parent_rename_refused(tree):
     """A read_only directory (unlisted/emptydir, listed on its own) whose
     parent is not writable: neither it nor its parent can be moved, renamed
-    or replaced, and the rule still holds afterwards."""
+    or replaced (Landlock: the parent lies on the workdir's writable mount),
+    and the rule still holds afterwards (its own read-only mount)."""
     d = tree.dirs
     locked = d["unlisted"] / "emptydir"
     text = tree.policy(read_only=[str(locked)])
@@ -231,8 +236,9 @@ def test_read_only_directory_parent_rename_refused(tree):
     ]
     before = tree.snapshot()
     got = attempt(tree, steps, policy_text=text)
-    for label, _ in steps[:-1]:
+    for label, _ in steps[:-2]:
         assert got(label) == "EACCES", describe(got.proc)
+    assert got("create-after") == "EROFS", describe(got.proc)
     assert got("listdir-after") == "ok", describe(got.proc)
     assert tree.snapshot() == before
 
@@ -241,7 +247,9 @@ def test_hard_links_into_read_write_refused(tree):
     """Hard links that would give a read_write name to a file the policy
     keeps read-only or hides: through /proc/self/fd of an O_PATH descriptor
     (no access check at open), with linkat(AT_EMPTY_PATH), and of a file
-    listed read_only on its own. Landlock's refer check answers EXDEV."""
+    listed read_only on its own. Each answer is EXDEV: Landlock's refer check
+    for the unlisted file (one writable mount with rw/), the mounts differing
+    for the read_only area and file (each bound read-only on its own)."""
     d = tree.dirs
     own_rule = d["unlisted"] / "victim"
     text = tree.policy(read_only=[str(own_rule)])
@@ -269,20 +277,85 @@ def test_hard_links_into_read_write_refused(tree):
     assert control("flink-unlisted", "opath-link-empty") == "ok", describe(control.proc)
 
 
-def test_known_limit_read_only_inside_read_write_is_writable(tree):
-    """Known limit: Landlock rules only add rights, and a path gets the
-    union of every rule above it. A read_only entry below a read_write one
-    is therefore writable, and may be renamed away with its parent's rights."""
-    locked = tree.dirs["rw"] / "emptydir"
-    (locked / "file").write_text("data\n")
-    owned(tree, locked / "file")
+def test_read_only_inside_read_write_refused(tree):
+    """Landlock rules only add rights, and a path gets the union of every
+    rule above it: a read_only entry below a read_write one has write rights
+    under Landlock. Its own read-only mount refuses every change (EROFS),
+    its contents cannot leave it by rename or link (EXDEV: another mount),
+    and it cannot be moved or removed while it is a mount point (EBUSY)."""
+    d = tree.dirs
+    locked = d["rw"] / "emptydir"
+    target = locked / "file"
+    target.write_text("data\n")
+    owned(tree, target)
     text = tree.policy(read_only=[str(locked)])
-    steps = [("write", fsprobe("write", locked / "file")),
-             ("rename", fsprobe("rename", locked, tree.dirs["rw2"] / "moved"))]
+    steps = [
+        ("read", fsprobe("read", target)),
+        ("write", fsprobe("write", target)),
+        ("open-trunc", fsprobe("open-trunc", target)),
+        ("truncate", fsprobe("truncate", target)),
+        ("create", fsprobe("create", locked / "new")),
+        ("mkdir", fsprobe("mkdir", locked / "newdir")),
+        ("unlink", fsprobe("unlink", target)),
+        ("meta", attack("meta", target)),
+        ("rename-out", fsprobe("rename", target, d["rw"] / "out")),
+        ("link-out", fsprobe("link", target, d["rw"] / "linked")),
+        ("rename-dir", fsprobe("rename", locked, d["rw2"] / "moved")),
+        ("rmdir-dir", fsprobe("rmdir", locked)),
+    ]
+    before = tree.snapshot()
+    mode, mtime = target.stat().st_mode, target.stat().st_mtime_ns
     got = attempt(tree, steps, policy_text=text)
-    assert got("write") == "ok", describe(got.proc)
-    assert got("rename") == "ok", describe(got.proc)
-    assert (tree.dirs["rw2"] / "moved" / "file").read_text().startswith("x\n")  # written
+    assert got("read") == "ok", describe(got.proc)
+    for label in ("write", "open-trunc", "truncate", "create", "mkdir", "unlink"):
+        assert got(label) == "EROFS", describe(got.proc)
+    assert got("meta", "stat") == "ok", describe(got.proc)
+    for step in ("chmod", "utime", "setxattr"):
+        assert got("meta", step) == "EROFS", describe(got.proc)
+    assert got("rename-out") == "EXDEV", describe(got.proc)
+    assert got("link-out") == "EXDEV", describe(got.proc)
+    assert got("rename-dir") == "EBUSY", describe(got.proc)
+    assert got("rmdir-dir") == "EBUSY", describe(got.proc)
+    assert tree.snapshot() == before
+    assert (target.stat().st_mode, target.stat().st_mtime_ns) == (mode, mtime)
+    assert "user.lockshell" not in os.listxattr(target)
+    # Without the sandbox, the workload's uid may do all of it.
+    control = bare(tree, steps[1:2] + steps[7:8])
+    assert control("write") == "ok", describe(control.proc)
+    assert control("meta", "chmod") == "ok", describe(control.proc)
+
+
+def test_metadata_outside_read_write_refused(tree, make_scratch):
+    """chmod, utimensat and setxattr, which Landlock does not govern, are
+    refused (EROFS) on a file outside every read_write entry, listed
+    read_only or not listed at all: its mount is read-only. Here files the
+    workload's uid owns, outside /tmp, keep their mode, times and xattrs."""
+    ident = tree.identity
+    base = make_scratch(ident, parent="/var/tmp")
+    files = {}
+    for name in ("listed", "unlisted", "control"):
+        (base / name).mkdir()
+        files[name] = base / name / "file"
+        files[name].write_text("data\n")
+    shutil.chown(base, ident.workload_uid, ident.workload_gid)
+    for path in [base / n for n in files] + list(files.values()):
+        owned(tree, path)
+    text = tree.policy(read_only=[str(base / "listed")])
+    steps = [(name, attack("meta", files[name])) for name in ("listed", "unlisted")]
+    before = {n: (p.stat().st_mode, p.stat().st_mtime_ns) for n, p in files.items()}
+    got = attempt(tree, steps, policy_text=text)
+    for name, _ in steps:
+        assert got(name, "stat") == "ok", describe(got.proc)
+        for step in ("chmod", "utime", "setxattr"):
+            assert got(name, step) == "EROFS", describe(got.proc)
+        path = files[name]
+        assert (path.stat().st_mode, path.stat().st_mtime_ns) == before[name]
+        assert "user.lockshell" not in os.listxattr(path)
+    # Without the sandbox, the same uid changes a sibling's metadata.
+    control = bare(tree, [("control", attack("meta", files["control"]))])
+    for step in ("chmod", "utime"):
+        assert control("control", step) == "ok", describe(control.proc)
+    assert files["control"].stat().st_mode != before["control"][0]
 
 
 def test_known_limit_policy_symlink_planted_by_a_workload(tree):
@@ -302,10 +375,12 @@ def test_known_limit_policy_symlink_planted_by_a_workload(tree):
 
 def test_known_limit_metadata_of_unlisted_files_changes(tree):
     """Known limit: Landlock (up to ABI 7) guards opening, creating,
-    removing and renaming, not metadata. stat, chmod, utimensat and setxattr
-    reach a file outside the policy by path wherever DAC lets the
-    workload's uid: here a file it owns becomes world-writable and older,
-    while its contents stay unreadable."""
+    removing and renaming, not metadata, and the read-only view makes only
+    the mounts outside every read_write entry read-only. stat, chmod,
+    utimensat and setxattr therefore reach an unlisted file on a writable
+    mount (here in the workdir, beside the read_write areas) by path
+    wherever DAC lets the workload's uid: a file it owns becomes
+    world-writable and older, while its contents stay unreadable."""
     target = tree.dirs["unlisted"] / "file"
     got = attempt(tree, [("meta", attack("meta", target)), ("read", fsprobe("read", target))])
     for step in ("stat", "chmod", "utime"):

@@ -1,7 +1,8 @@
 """Escape tests for `lockshell run`: each case runs a probe inside the sandbox
-and checks the errno the kernel returned (EACCES from Landlock, EPERM from
-seccomp or Landlock scoping, ENOSYS for clone3), against paths and targets
-that DAC alone would allow, so only the sandbox can be the refuser.
+and checks the errno the kernel returned (EACCES from Landlock, EROFS or
+EXDEV from the read-only view of the host's mounts, EPERM from seccomp or
+Landlock scoping, ENOSYS for clone3), against paths and targets that DAC
+alone would allow, so only the sandbox can be the refuser.
 
 Layout of each test's scratch tree (owned by the workload's uid):
     ro/        listed read_only        rw/, rw2/  listed read_write
@@ -120,73 +121,88 @@ def bare(identity, argv, **kw):
 # --- filesystem: Landlock rights per area ----------------------------------
 
 # (op, arguments, expected outcome); {ro} {rw} {rw2} {unlisted} are the areas.
+# The workdir (the tree's base) is kept writable in the private /tmp, so
+# rw/, rw2/ and unlisted/ share its writable mount and a write to unlisted/
+# is refused by Landlock (EACCES); ro/ is a read_only entry below it, bound
+# read-only on its own, so a write there is refused first by that mount
+# (EROFS), and a rename or link between ro/ and the rest crosses mounts
+# (EXDEV). Every write right has an unlisted/ case: Landlock's own proof.
 FS_CASES = [
     ("read", ["{ro}/file"], "ok"),
     ("read", ["{rw}/file"], "ok"),
     ("read", ["{unlisted}/file"], "EACCES"),
-    ("write", ["{ro}/file"], "EACCES"),
+    ("write", ["{ro}/file"], "EROFS"),
     ("write", ["{rw}/file"], "ok"),
     ("write", ["{unlisted}/file"], "EACCES"),
-    ("append", ["{ro}/file"], "EACCES"),
+    ("append", ["{ro}/file"], "EROFS"),
     ("append", ["{rw}/file"], "ok"),
-    ("open-rdwr", ["{ro}/file"], "EACCES"),
+    ("append", ["{unlisted}/file"], "EACCES"),
+    ("open-rdwr", ["{ro}/file"], "EROFS"),
     ("open-rdwr", ["{rw}/file"], "ok"),
     ("open-rdwr", ["{unlisted}/file"], "EACCES"),
-    ("create", ["{ro}/new"], "EACCES"),
+    ("create", ["{ro}/new"], "EROFS"),
     ("create", ["{rw}/new"], "ok"),
     ("create", ["{unlisted}/new"], "EACCES"),
     ("exec", ["{ro}/exe"], "ok"),
     ("exec", ["{rw}/exe"], "ok"),
     ("exec", ["{unlisted}/exe"], "EACCES"),
-    ("truncate", ["{ro}/file"], "EACCES"),
+    ("truncate", ["{ro}/file"], "EROFS"),
     ("truncate", ["{rw}/file"], "ok"),
     ("truncate", ["{unlisted}/file"], "EACCES"),
-    ("open-trunc", ["{ro}/file"], "EACCES"),
+    ("open-trunc", ["{ro}/file"], "EROFS"),
     ("open-trunc", ["{rw}/file"], "ok"),
-    ("ftruncate", ["{ro}/file"], "EACCES"),
+    ("open-trunc", ["{unlisted}/file"], "EACCES"),
+    ("ftruncate", ["{ro}/file"], "EROFS"),
     ("ftruncate", ["{rw}/file"], "ok"),
-    ("mkdir", ["{ro}/newdir"], "EACCES"),
+    ("ftruncate", ["{unlisted}/file"], "EACCES"),
+    ("mkdir", ["{ro}/newdir"], "EROFS"),
     ("mkdir", ["{rw}/newdir"], "ok"),
     ("mkdir", ["{unlisted}/newdir"], "EACCES"),
-    ("rmdir", ["{ro}/emptydir"], "EACCES"),
+    ("rmdir", ["{ro}/emptydir"], "EROFS"),
     ("rmdir", ["{rw}/emptydir"], "ok"),
     ("rmdir", ["{unlisted}/emptydir"], "EACCES"),
-    ("unlink", ["{ro}/victim"], "EACCES"),
+    ("unlink", ["{ro}/victim"], "EROFS"),
     ("unlink", ["{rw}/victim"], "ok"),
     ("unlink", ["{unlisted}/victim"], "EACCES"),
-    ("mknod", ["{ro}/fifo", "fifo"], "EACCES"),
+    ("mknod", ["{ro}/fifo", "fifo"], "EROFS"),
     ("mknod", ["{rw}/fifo", "fifo"], "ok"),
     ("mknod", ["{unlisted}/fifo", "fifo"], "EACCES"),
-    ("mknod", ["{ro}/chr", "char"], "EACCES"),
+    ("mknod", ["{ro}/chr", "char"], "EROFS"),
     # Landlock allows make_char here; the kernel then wants CAP_MKNOD, which
     # the workload does not have.
     ("mknod", ["{rw}/chr", "char"], "EPERM"),
     ("mknod", ["{unlisted}/chr", "char"], "EACCES"),
-    ("symlink", ["file", "{ro}/link"], "EACCES"),
+    ("symlink", ["file", "{ro}/link"], "EROFS"),
     ("symlink", ["file", "{rw}/link"], "ok"),
     ("symlink", ["file", "{unlisted}/link"], "EACCES"),
     ("listdir", ["{ro}"], "ok"),
     ("listdir", ["{rw}"], "ok"),
     ("listdir", ["{unlisted}"], "EACCES"),
-    ("rename", ["{ro}/victim", "{ro}/renamed"], "EACCES"),
+    ("rename", ["{ro}/victim", "{ro}/renamed"], "EROFS"),
     ("rename", ["{rw}/victim", "{rw}/renamed"], "ok"),
+    ("rename", ["{unlisted}/victim", "{unlisted}/renamed"], "EACCES"),
     # Across directories: refer is granted between read_write areas only.
     ("rename", ["{rw}/victim", "{rw2}/moved"], "ok"),
     ("rename", ["{rw}/emptydir", "{rw2}/moveddir"], "ok"),
-    ("rename", ["{rw}/victim", "{ro}/moved"], "EACCES"),
-    ("rename", ["{ro}/victim", "{rw}/moved"], "EACCES"),
+    ("rename", ["{rw}/victim", "{ro}/moved"], "EXDEV"),
+    ("rename", ["{ro}/victim", "{rw}/moved"], "EXDEV"),
     ("rename", ["{rw}/victim", "{unlisted}/moved"], "EACCES"),
     ("link", ["{rw}/file", "{rw2}/linked"], "ok"),
     # A hard link from read_only into read_write would gain write access:
-    # Landlock's refer check answers EXDEV.
+    # the two lie on different mounts (EXDEV).
     ("link", ["{ro}/file", "{rw}/linked"], "EXDEV"),
-    ("link", ["{rw}/file", "{ro}/linked"], "EACCES"),
-    # Pulling an unlisted file into a read_write area, by link or rename.
+    # The new name would be made on the read-only mount.
+    ("link", ["{rw}/file", "{ro}/linked"], "EROFS"),
+    ("link", ["{rw}/file", "{unlisted}/linked"], "EACCES"),
+    # Pulling an unlisted file into a read_write area, by link or rename:
+    # one mount, so Landlock's refer check answers (EXDEV for a link).
     ("link", ["{unlisted}/file", "{rw}/stolen"], "EXDEV"),
     ("rename", ["{unlisted}/victim", "{rw}/stolen"], "EACCES"),
     # Landlock resolves the path: /proc/self/root is no way around it.
     ("read", ["/proc/self/root{unlisted}/file"], "EACCES"),
-    ("write", ["/proc/self/root{ro}/file"], "EACCES"),
+    ("write", ["/proc/self/root{unlisted}/file"], "EACCES"),
+    # Nor around the read-only mount.
+    ("write", ["/proc/self/root{ro}/file"], "EROFS"),
 ]
 
 READ_ONLY_OPS = {"read", "listdir", "exec", "open-rdwr"}
@@ -214,10 +230,11 @@ def test_filesystem_rights(tree, case):
 
 
 def test_refused_operations_succeed_without_sandbox(tree):
-    """DAC allows every operation the sandbox refuses above, so each EACCES
-    comes from Landlock."""
+    """DAC allows every operation the sandbox refuses above, and the host has
+    the whole tree on one writable mount, so each EACCES comes from Landlock
+    and each EROFS or EXDEV from the sandbox's read-only view."""
     for op, args, expected in FS_CASES:
-        if expected != "EACCES":
+        if expected not in ("EACCES", "EROFS", "EXDEV"):
             continue
         t = make_tree(tree.identity)
         try:
@@ -264,9 +281,11 @@ def test_read_write_file_rule_grants_the_file_only(tree):
 
 
 def test_read_only_file_rule(tree):
+    """A file listed read_only inside the writable workdir is bound
+    read-only on its own: readable, never written."""
     target = tree.dirs["unlisted"] / "file"
     text = tree.policy(read_only=[str(target)])
-    for op, want in (("read", "ok"), ("write", "EACCES"), ("truncate", "EACCES")):
+    for op, want in (("read", "ok"), ("write", "EROFS"), ("truncate", "EROFS")):
         proc = run_probe(tree, "fsprobe", op, target, policy_text=text)
         assert outcome(proc, op) == want, describe(proc)
 
@@ -680,10 +699,11 @@ def default_probe(identity, env, op, path):
 
 
 def test_default_policy_write_usr_refused(identity, default_env):
+    """/usr is read_only in the default policy: its mount is read-only."""
     got, bare_got, proc = default_probe(identity, default_env, "create",
                                         default_env["usr"] / "f")
     assert bare_got == "ok"
-    assert got == "EACCES", describe(proc)
+    assert got == "EROFS", describe(proc)
 
 
 def test_default_policy_write_tmp_allowed(identity, default_env):

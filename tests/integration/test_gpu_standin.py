@@ -256,10 +256,20 @@ def test_gpu_cannot_open_mem_outside_sandbox(gpu_tree, outside_sleep):
 
 @pytest.mark.parametrize("op", ["write", "open-trunc", "create"])
 def test_gpu_read_only_paths_stay_read_only(gpu_tree, op):
+    """The GPU additions make a read_only path neither writable (its mount
+    stays read-only: EROFS) nor an unlisted file of the writable workdir
+    (Landlock: EACCES)."""
     target = gpu_tree.ro / ("new" if op == "create" else "file")
     got, proc = fs(gpu_tree, op, target, gpu="all")
-    assert got == "EACCES", describe(proc)
+    assert got == "EROFS", describe(proc)
     assert (gpu_tree.ro / "file").read_text() == "data\n"
+    unlisted = gpu_tree.base / "unlisted"
+    unlisted.write_text("data\n")
+    os.chown(unlisted, gpu_tree.identity.workload_uid, gpu_tree.identity.workload_gid)
+    target = gpu_tree.base / "new" if op == "create" else unlisted
+    got, proc = fs(gpu_tree, op, target, gpu="all")
+    assert got == "EACCES", describe(proc)
+    assert unlisted.read_text() == "data\n" and not (gpu_tree.base / "new").exists()
 
 
 def test_gpu_unlisted_device_still_refused(gpu_tree):

@@ -151,7 +151,7 @@ def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or being reaped
         return False
 
 
@@ -465,14 +465,21 @@ def test_default_state_directory(identity):
 
 
 def test_landlock_same_in_create_and_exec(sandboxes, tree):
+    """The read_only area's mount is read-only (EROFS) for both; the private
+    /tmp is a writable tmpfs the policy does not list, so only Landlock
+    refuses a file created there (EACCES)."""
     target = tree.ro / "file"
-    proc = sandboxes.create("ll-fg", cmd=[probe("fsprobe"), "write", target], detach=False,
-                            policy=tree.policy_file)
+    proc = sandboxes.create("ll-fg", cmd=["/bin/sh", "-c",
+                                          f"{probe('fsprobe')} write {target}; "
+                                          f"{probe('fsprobe')} create /tmp/new"],
+                            detach=False, policy=tree.policy_file)
     assert proc.returncode == 0, describe(proc)
-    assert probe_outcome(proc.stdout, "write") == "EACCES", describe(proc)
+    assert probe_outcome(proc.stdout, "write") == "EROFS", describe(proc)
+    assert probe_outcome(proc.stdout, "create") == "EACCES", describe(proc)
     name = sandboxes.created("ll", policy=tree.policy_file)
-    assert fsprobe_in(sandboxes, name, "write", target) == "EACCES"
-    assert fsprobe_in(sandboxes, name, "create", tree.ro / "new") == "EACCES"
+    assert fsprobe_in(sandboxes, name, "write", target) == "EROFS"
+    assert fsprobe_in(sandboxes, name, "create", tree.ro / "new") == "EROFS"
+    assert fsprobe_in(sandboxes, name, "create", "/tmp/new") == "EACCES"
     assert fsprobe_in(sandboxes, name, "read", target) == "ok"
     assert fsprobe_in(sandboxes, name, "write", tree.rw / "file") == "ok"
     assert fsprobe_in(sandboxes, name, "read", "/var/log") == "EACCES"
@@ -498,12 +505,15 @@ def test_identity_same_in_exec(sandboxes, tree):
 
 
 def test_exec_uses_stored_policy_not_a_new_one(sandboxes, tree):
-    """The policy file changing after create changes nothing for exec."""
+    """The policy file changing after create changes nothing for exec: not
+    the mounts (ro/ stays read-only), and not Landlock's rules (the private
+    /tmp, writable but unlisted when created, stays refused)."""
     name = sandboxes.created(policy=tree.policy_file)
     with open(tree.policy_file, "w") as f:
         f.write(policy_yaml(read_only=["/usr", "/lib", "/etc", str(PROBES_DIR)],
-                            read_write=["/dev/null", str(tree.ro), str(tree.rw)]))
-    assert fsprobe_in(sandboxes, name, "write", tree.ro / "file") == "EACCES"
+                            read_write=["/dev/null", "/tmp", str(tree.ro), str(tree.rw)]))
+    assert fsprobe_in(sandboxes, name, "write", tree.ro / "file") == "EROFS"
+    assert fsprobe_in(sandboxes, name, "create", "/tmp/new") == "EACCES"
 
 
 # --- GPU: stand-in nodes in a private /dev ------------------------------------------------

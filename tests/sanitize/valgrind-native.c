@@ -1,7 +1,7 @@
 /* Preloaded into lockshell under valgrind by scripts/check.d/30-valgrind.sh.
  * Valgrind 3.19 (Debian 12) answers ENOSYS to the system calls it does not
  * know: pidfd_open, pidfd_send_signal, seccomp, the Landlock calls,
- * open_tree and move_mount, all of which lockshell needs. This library makes those calls on the real CPU
+ * open_tree, move_mount and mount_setattr, all of which lockshell needs. This library makes those calls on the real CPU
  * (VALGRIND_NON_SIMD_CALL), outside valgrind's emulation, so the supervisor
  * takes its real path. Memcheck does not see the memory these calls read
  * (they write none), and valgrind's --track-fds does not list the
@@ -78,6 +78,7 @@ static bool native_wanted(long nr)
 	case SYS_landlock_restrict_self:
 	case SYS_open_tree:
 	case SYS_move_mount:
+	case SYS_mount_setattr:
 		return RUNNING_ON_VALGRIND;
 	default:
 		return false;
@@ -139,6 +140,16 @@ int move_mount(int from_dfd, const char *from_path, int to_dfd, const char *to_p
 {
 	return (int)syscall(SYS_move_mount, (long)from_dfd, (long)from_path, (long)to_dfd,
 			    (long)to_path, (long)flags);
+}
+
+struct mount_attr;
+int mount_setattr(int dfd, const char *path, unsigned int flags, struct mount_attr *attr,
+		  size_t size);
+int mount_setattr(int dfd, const char *path, unsigned int flags, struct mount_attr *attr,
+		  size_t size)
+{
+	return (int)syscall(SYS_mount_setattr, (long)dfd, (long)path, (long)flags, (long)attr,
+			    (long)size);
 }
 
 static void *volatile injected;
