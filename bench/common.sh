@@ -39,3 +39,22 @@ for o in ours:
             print(f"ratio {o} / {n}: {med[o] / med[n]:.2f}")
 PY
 }
+
+# bench_sandboxes_setup: builds lockshell ($BUILD, default build), sets $ls
+# to it and $out to a scratch directory holding a private state directory,
+# and on exit deletes every sandbox left there and the scratch directory.
+bench_sandboxes_setup() {
+	build=${BUILD:-build}
+	make -s BUILD="$build" "$build/lockshell" >/dev/null
+	ls=$PWD/$build/lockshell
+	out=$(mktemp -d)
+	export LOCKSHELL_STATE_DIR="$out/state"
+	trap bench_sandboxes_cleanup EXIT
+}
+
+bench_sandboxes_cleanup() {
+	"$ls" sandbox list --json 2>/dev/null |
+		/usr/bin/python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))' |
+		xargs -r "$ls" sandbox delete >/dev/null 2>&1 || true
+	rm -rf "$out"
+}

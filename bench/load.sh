@@ -14,18 +14,7 @@ cd "$(dirname "$0")/.."
 
 count=${1:-200}
 execs=${2:-10}
-build=${BUILD:-build}
-make -s BUILD="$build" "$build/lockshell" >/dev/null
-ls=$PWD/$build/lockshell
-out=$(mktemp -d)
-export LOCKSHELL_STATE_DIR="$out/state"
-cleanup() {
-	"$ls" sandbox list --json 2>/dev/null |
-		/usr/bin/python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))' |
-		xargs -r "$ls" sandbox delete >/dev/null 2>&1 || true
-	rm -rf "$out"
-}
-trap cleanup EXIT
+bench_sandboxes_setup
 
 now() { date +%s.%N; }
 names=()

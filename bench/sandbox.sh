@@ -9,19 +9,8 @@ cd "$(dirname "$0")/.."
 
 runs=${1:-300}
 count=${2:-200}
-build=${BUILD:-build}
 bench_need hyperfine:hyperfine nsenter:util-linux
-make -s BUILD="$build" "$build/lockshell" >/dev/null
-ls=$PWD/$build/lockshell
-out=$(mktemp -d)
-export LOCKSHELL_STATE_DIR="$out/state"
-cleanup() {
-	"$ls" sandbox list --json 2>/dev/null |
-		/usr/bin/python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)))' |
-		xargs -r "$ls" sandbox delete >/dev/null 2>&1 || true
-	rm -rf "$out"
-}
-trap cleanup EXIT
+bench_sandboxes_setup
 
 name=$("$ls" sandbox create --detach --name bench-exec)
 main=$("$ls" sandbox get "$name" --json |

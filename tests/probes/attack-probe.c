@@ -211,20 +211,20 @@ static int opath_link(const char *src, const char *dst)
 	return 0;
 }
 
-/* Executes /proc/self/fd/FD in a child; 0 when exec succeeded. */
-static int exec_fd(int fd)
+/* Runs an exec in a child: execveat(dirfd, path, AT_EMPTY_PATH when path
+ * is ""); the errno it failed with, or 0 when the exec happened (the
+ * close-on-exec pipe reached EOF). */
+static int exec_in_child(int dirfd, const char *path, const char *argv0)
 {
-	char path[64];
 	int fds[2], err = 0;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return errno;
 	pid = fork();
 	if (pid == 0) {
-		char *argv[] = {path, NULL}, *envp[] = {NULL};
-		execve(path, argv, envp);
+		char *argv[] = {(char *)argv0, NULL}, *envp[] = {NULL};
+		syscall(SYS_execveat, dirfd, path, argv, envp, *path ? 0 : AT_EMPTY_PATH);
 		err = errno;
 		(void)!write(fds[1], &err, sizeof(err));
 		_exit(127);
@@ -233,11 +233,20 @@ static int exec_fd(int fd)
 	if (pid < 0)
 		err = errno;
 	else if (read(fds[0], &err, sizeof(err)) != sizeof(err))
-		err = 0; /* EOF: the exec happened */
+		err = 0;
 	close(fds[0]);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	return err;
+}
+
+/* Executes /proc/self/fd/FD in a child; 0 when exec succeeded. */
+static int exec_fd(int fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return exec_in_child(AT_FDCWD, path, path);
 }
 
 static int opath_exec(const char *path)
@@ -318,30 +327,11 @@ static int opath_link_empty(const char *src, const char *dst)
 /* execveat(fd, "", AT_EMPTY_PATH) in a child; 0 when the exec happened. */
 static int fexecve_path(const char *path)
 {
-	int fd = opath_open(path), fds[2], err = 0;
-	pid_t pid;
+	int fd = opath_open(path);
 
 	if (fd < 0)
 		return 0;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return errno;
-	pid = fork();
-	if (pid == 0) {
-		char *argv[] = {(char *)path, NULL}, *envp[] = {NULL};
-		syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
-		err = errno;
-		(void)!write(fds[1], &err, sizeof(err));
-		_exit(127);
-	}
-	close(fds[1]);
-	if (pid < 0)
-		err = errno;
-	else if (read(fds[0], &err, sizeof(err)) != sizeof(err))
-		err = 0;
-	close(fds[0]);
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-	report("fexecve", err);
+	report("fexecve", exec_in_child(fd, "", path));
 	close(fd);
 	return 0;
 }
