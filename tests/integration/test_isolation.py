@@ -505,3 +505,24 @@ def test_log_names_the_namespaces_and_mounts(identity, workdir):
     assert any("private /dev" in m and "private /tmp" in m for m in messages), messages
     if identity.name == "user":
         assert any("user, pid" in m for m in messages), messages
+
+
+def test_read_only_view_follows_nested_entries(identity, make_scratch):
+    """read_write a/, read_only a/b/, read_write a/b/c/, outside any /tmp:
+    the kernel lets the workload create files in a/ and a/b/c/, refuses
+    a/b/ and the unlisted scratch directory with EROFS (read-only mounts),
+    and the files made inside reach the host."""
+    base = make_scratch(identity, parent="/var/tmp")
+    a, b, c = base / "a", base / "a" / "b", base / "a" / "b" / "c"
+    c.mkdir(parents=True)
+    for d in (a, b, c):
+        os.chown(d, identity.workload_uid, identity.workload_gid)
+    os.chown(base, identity.workload_uid, identity.workload_gid)
+    text = policy_yaml(read_only=SYSTEM_READ_ONLY + [str(b)], read_write=[str(a), str(c)],
+                       include_workdir=False)
+    steps = [(d, d / "new") for d in (a, b, c, base)]
+    script = "; ".join(f"{probe('fsprobe')} create {f}" for _, f in steps)
+    proc = run(identity, a, sh(script), policy=text)
+    got = [probe_outcome(line, "create") for line in proc.stdout.splitlines()]
+    assert got == ["ok", "EROFS", "ok", "EROFS"], describe(proc)
+    assert [f.exists() for _, f in steps] == [True, False, True, False]
