@@ -26,6 +26,17 @@ BIN_ARCHIVES := $(foreach l,yaml jansson cap,$(shell $(CC) -print-file-name=lib$
 ifeq ($(filter-out /%,$(BIN_ARCHIVES)),)
 BIN_LIBS := -Wl,-Bstatic $(BIN_LIBS) -Wl,-Bdynamic
 endif
+# STATIC=1 (the default, when libc.a is installed): lockshell is linked
+# statically as a whole, so no dynamic loader runs at each start (about a
+# third of `policy check`'s time on a small VM). It looks users and groups
+# up in /etc/passwd and /etc/group itself, never through NSS, so a static
+# glibc loads nothing at run time. The sanitizer build and valgrind's
+# lockshell-dynamic use the dynamic link.
+STATIC	?= 1
+BIN_DYNAMIC_LIBS := $(BIN_LIBS)
+ifeq ($(STATIC)$(filter-out /%,$(shell $(CC) -print-file-name=libc.a)),1)
+BIN_LIBS := -static $(shell pkg-config --libs $(BIN_PKGS) 2>/dev/null)
+endif
 
 # src/tools/ holds build-time generators, not part of lockshell.
 SRC	:= $(sort $(shell find src -name '*.c' -not -path 'src/tools/*'))
@@ -56,6 +67,9 @@ $(LIB): $(LIB_OBJ)
 
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(BIN_LIBS)
+
+$(BUILD)/lockshell-dynamic: $(CLI_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(BIN_DYNAMIC_LIBS)
 
 # The seccomp filter as a BPF program, compiled by libseccomp from the rules
 # table of src/enforce/seccomp.c for the build's architecture.

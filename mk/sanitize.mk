@@ -18,7 +18,7 @@ $(LSAN_EXIT_OBJ): tests/sanitize/lsan-exit.c
 	rm -f $(ASAN_BUILD)/lockshell $(ASAN_BUILD)/tools/* $(ASAN_BUILD)/tests/unit/test-*
 
 sanitize-build: $(LSAN_EXIT_OBJ)
-	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CC=clang \
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CC=clang STATIC=0 \
 		CFLAGS="-O1 -g $(SANITIZE_FLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined $(abspath $(LSAN_EXIT_OBJ))" tests-build
 

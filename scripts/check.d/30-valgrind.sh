@@ -13,7 +13,9 @@
 set -uo pipefail
 . "$(dirname "$0")/common.bash"
 
-LOCKSHELL=$PWD/$BUILD/lockshell
+# The dynamically linked build of the same objects: valgrind replaces malloc
+# through the dynamic loader, which the static lockshell does not run.
+LOCKSHELL=$PWD/$BUILD/lockshell-dynamic
 VG_DIR=$PWD/$BUILD/valgrind
 NATIVE=$VG_DIR/valgrind-native.so
 LOGS=$VG_DIR/logs
@@ -111,7 +113,7 @@ scenarios() {
 
 main() {
 	need_tools "valgrind" valgrind cc setpriv || return
-	if ! submake "$BUILD/lockshell" >"$PWD/$BUILD/valgrind-build.log" 2>&1 ||
+	if ! submake "$BUILD/lockshell-dynamic" >"$PWD/$BUILD/valgrind-build.log" 2>&1 ||
 		! mkdir -p "$VG_DIR" ||
 		! cc -std=gnu17 -Wall -Wextra -Werror -O1 -g -D_GNU_SOURCE -shared -fPIC \
 			-o "$NATIVE" tests/sanitize/valgrind-native.c -ldl >>"$PWD/$BUILD/valgrind-build.log" 2>&1; then

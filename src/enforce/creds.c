@@ -90,18 +90,19 @@ static struct group *group_files_find(const char *name)
 	return creds_group_find(f, name);
 }
 
+/* Users and groups come from /etc/passwd and /etc/group alone, as a
+ * container runtime reads them, never through NSS: lockshell is linked
+ * statically, and a lookup must not load the host's NSS modules into the
+ * process that builds the sandbox. A user known only to a directory service
+ * is given by its numeric id. */
 static struct passwd *passwd_by_name(const char *name)
 {
-	struct passwd *pw = passwd_files_find(name, 0);
-
-	return pw ? pw : getpwnam(name);
+	return passwd_files_find(name, 0);
 }
 
 static struct passwd *passwd_by_uid(uid_t uid)
 {
-	struct passwd *pw = passwd_files_find(NULL, uid);
-
-	return pw ? pw : getpwuid(uid);
+	return passwd_files_find(NULL, uid);
 }
 
 static int user_entry_fill(const struct passwd *pw, bool named, struct user_entry *ret)
@@ -138,7 +139,8 @@ static int user_lookup(const char *spec, struct user_entry *ret, struct error *e
 	} else if (r == 0) {
 		pw = passwd_by_name(spec);
 		if (!pw)
-			return error_set(err, ENOENT, "run_as_user '%s': no such user", spec);
+			return error_set(err, ENOENT, "run_as_user '%s': no such user in /etc/passwd",
+					 spec);
 		named = true;
 	} else {
 		pw = passwd_by_uid(id);
@@ -170,9 +172,8 @@ static int group_lookup(const char *spec, gid_t *ret, struct error *err)
 		return 0;
 	}
 	if (!gr)
-		gr = getgrnam(spec);
-	if (!gr)
-		return error_set(err, ENOENT, "run_as_group '%s': no such group", spec);
+		return error_set(err, ENOENT, "run_as_group '%s': no such group in /etc/group",
+				 spec);
 	*ret = gr->gr_gid;
 	return 0;
 }
@@ -202,27 +203,65 @@ static int env_fill(const struct user_entry *u, struct creds *c)
 	return c->home && c->user ? 0 : -ENOMEM;
 }
 
+static bool gid_listed(const gid_t *groups, size_t n, gid_t gid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+static bool group_has_member(const struct group *gr, const char *name)
+{
+	for (char **m = gr->gr_mem; m && *m; m++)
+		if (strcmp(*m, name) == 0)
+			return true;
+	return false;
+}
+
+int creds_group_list(FILE *f, const char *name, gid_t primary, gid_t **groups, size_t *n,
+		     struct error *err)
+{
+	struct group *gr;
+	size_t cap = 0;
+	gid_t gid = primary;
+
+	for (;;) {
+		if (*n == cap) {
+			gid_t *more;
+
+			if (cap >= NGROUPS_MAX)
+				return error_set(err, E2BIG, "user '%s' is in more than %d groups",
+						 name, NGROUPS_MAX);
+			cap = cap ? 2 * cap : 16;
+			more = realloc(*groups, cap * sizeof(gid_t));
+			if (!more)
+				return error_set(err, ENOMEM, "out of memory");
+			*groups = more;
+		}
+		if (!gid_listed(*groups, *n, gid))
+			(*groups)[(*n)++] = gid;
+		do
+			gr = f ? fgetgrent(f) : NULL;
+		while (gr && !group_has_member(gr, name));
+		if (!gr)
+			return 0;
+		gid = gr->gr_gid;
+	}
+}
+
+/* The supplementary groups of a named user, from /etc/group. */
 static int groups_resolve(const struct user_entry *u, struct creds *c, struct error *err)
 {
-	int n = 16;
+	_cleanup_fclose_ FILE *f = NULL;
+	int r;
 
 	if (!u->named)
 		return 0;
-	for (;;) {
-		gid_t *groups = realloc(c->groups, n * sizeof(gid_t));
-		int want = n;
-
-		if (!groups)
-			return error_set(err, ENOMEM, "out of memory");
-		c->groups = groups;
-		if (getgrouplist(u->name, c->gid, c->groups, &want) >= 0) {
-			c->n_groups = want;
-			break;
-		}
-		if (want <= n || want > NGROUPS_MAX)
-			return error_set(err, EINVAL, "getgrouplist(%s) failed", u->name);
-		n = want;
-	}
+	f = fopen("/etc/group", "re");
+	r = creds_group_list(f, u->name, c->gid, &c->groups, &c->n_groups, err);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < c->n_groups; i++)
 		if (c->groups[i] == 0)
 			return error_set(

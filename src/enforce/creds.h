@@ -65,3 +65,9 @@ void creds_free(struct creds *c);
  * NULL when none. The entry is the C library's static one. */
 struct passwd *creds_passwd_find(FILE *f, const char *name, uid_t uid);
 struct group *creds_group_find(FILE *f, const char *name);
+/* The groups of user name for its supplementary list: primary, then every
+ * group of the /etc/group-format stream f (NULL: none) whose member list
+ * names the user, each gid once, appended to *groups (grown with realloc)
+ * and counted in *n. */
+int creds_group_list(FILE *f, const char *name, gid_t primary, gid_t **groups, size_t *n,
+		     struct error *err);

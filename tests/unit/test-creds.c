@@ -71,8 +71,8 @@ static void test_root_name(void **state)
 }
 
 /* Numeric ids (with or without a passwd entry) get no supplementary
- * groups, a named user gets getgrouplist's: the group given plus those
- * listing the user. name/home NULL: those of the uid's passwd entry. */
+ * groups, a named user gets its /etc/group ones: the group given plus
+ * those listing the user. name/home NULL: those of the uid's passwd entry. */
 static void test_root_resolutions(void **state)
 {
 	const struct {
@@ -343,6 +343,37 @@ static void test_drop_refuses_a_saved_root_uid(void **state)
 	creds_free(&c);
 }
 
+/* Supplementary groups come from /etc/group's member lists: the primary
+ * group first, each gid once, names matched whole. */
+static void test_group_list_from_member_lists(void **state)
+{
+	static const char text[] = "root:x:0:\n"
+				   "dev:x:100:alice,bob\n"
+				   "ops:x:200:bob\n"
+				   "alice-team:x:300:alicex,xalice\n"
+				   "again:x:100:alice\n"
+				   "own:x:400:alice\n";
+	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+	gid_t *groups = NULL;
+	size_t n = 0;
+	struct error err = {0};
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(creds_group_list(f, "alice", 400, &groups, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(groups[0], 400);
+	assert_int_equal(groups[1], 100);
+	fclose(f);
+	free(groups);
+	groups = NULL;
+	n = 0;
+	assert_int_equal(creds_group_list(NULL, "carol", 7, &groups, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(groups[0], 7);
+	free(groups);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +388,7 @@ int main(void)
 	    cmocka_unit_test(test_drop_as_root),
 	    cmocka_unit_test(test_drop_unprivileged),
 	    cmocka_unit_test(test_drop_refuses_a_saved_root_uid),
+	    cmocka_unit_test(test_group_list_from_member_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
