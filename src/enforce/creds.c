@@ -219,35 +219,38 @@ static bool group_has_member(const struct group *gr, const char *name)
 	return false;
 }
 
+/* Appends gid to the list unless it is there already. */
+static int gid_append(gid_t **groups, size_t *n, gid_t gid)
+{
+	gid_t *more;
+
+	if (gid_listed(*groups, *n, gid))
+		return 0;
+	if (*n >= NGROUPS_MAX)
+		return -E2BIG;
+	more = realloc(*groups, (*n + 1) * sizeof(gid_t));
+	if (!more)
+		return -ENOMEM;
+	*groups = more;
+	(*groups)[(*n)++] = gid;
+	return 0;
+}
+
 int creds_group_list(FILE *f, const char *name, gid_t primary, gid_t **groups, size_t *n,
 		     struct error *err)
 {
 	struct group *gr;
-	size_t cap = 0;
-	gid_t gid = primary;
+	int r = gid_append(groups, n, primary);
 
-	for (;;) {
-		if (*n == cap) {
-			gid_t *more;
-
-			if (cap >= NGROUPS_MAX)
-				return error_set(err, E2BIG, "user '%s' is in more than %d groups",
-						 name, NGROUPS_MAX);
-			cap = cap ? 2 * cap : 16;
-			more = realloc(*groups, cap * sizeof(gid_t));
-			if (!more)
-				return error_set(err, ENOMEM, "out of memory");
-			*groups = more;
-		}
-		if (!gid_listed(*groups, *n, gid))
-			(*groups)[(*n)++] = gid;
-		do
-			gr = f ? fgetgrent(f) : NULL;
-		while (gr && !group_has_member(gr, name));
-		if (!gr)
-			return 0;
-		gid = gr->gr_gid;
-	}
+	while (r >= 0 && f && (gr = fgetgrent(f)))
+		if (group_has_member(gr, name))
+			r = gid_append(groups, n, gr->gr_gid);
+	if (r == -E2BIG)
+		return error_set(err, E2BIG, "user '%s' is in more than %d groups", name,
+				 NGROUPS_MAX);
+	if (r < 0)
+		return error_set(err, -r, "out of memory");
+	return 0;
 }
 
 /* The supplementary groups of a named user, from /etc/group. */

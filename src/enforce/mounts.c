@@ -177,12 +177,22 @@ static int dev_nodes_open(const struct isolation_spec *spec, struct carried_list
 	return r;
 }
 
-/* Whether a is b or a directory above it. */
+/* The length of path without its trailing slashes ("/" keeps its one). */
+static size_t path_len(const char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	return n;
+}
+
+/* Whether a is b or a directory above it; trailing slashes do not count. */
 static bool path_covers(const char *a, const char *b)
 {
-	size_t n = strlen(a);
+	size_t n = path_len(a);
 
-	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/');
+	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/' || n == 1);
 }
 
 /* Whether paths[i] is visible anyway through another entry. */
@@ -401,16 +411,13 @@ static int mount_namespace_enter(struct error *err)
 	return 0;
 }
 
-/* A fresh tmpfs on dir (prefix without its slash), holding the carried
+/* A fresh tmpfs on the directory prefix names, holding the carried
  * entries. */
 static int covered_setup(const char *prefix, const char *mode,
 			 const struct carried_list *carried, struct error *err)
 {
-	char dir[16];
-	int r;
+	int r = mount_fs("tmpfs", prefix, MS_NOSUID | MS_NODEV, mode, err);
 
-	snprintf(dir, sizeof(dir), "%.*s", (int)strlen(prefix) - 1, prefix);
-	r = mount_fs("tmpfs", dir, MS_NOSUID | MS_NODEV, mode, err);
 	for (size_t i = 0; r >= 0 && i < carried->len; i++)
 		r = carried_attach(&carried->items[i], prefix, err);
 	return r;
@@ -446,22 +453,42 @@ static void view_free(struct view *v)
 	free(v->items);
 }
 
-static bool under_prefix(const char *path, size_t len, const char *prefix)
+/* The entry for path (len bytes, without trailing slashes); NULL if none. */
+static struct view_entry *view_find(struct view *v, const char *path, size_t len)
 {
-	size_t n = strlen(prefix); /* prefix ends in '/' */
-
-	return (len == n - 1 && strncmp(path, prefix, len) == 0) || strncmp(path, prefix, n) == 0;
+	for (size_t i = 0; i < v->len; i++)
+		/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): entries below len are filled */
+		if (v->items[i].len == len && memcmp(v->items[i].path, path, len) == 0)
+			return &v->items[i];
+	return NULL;
 }
 
-/* Whether a (of length alen) is b (blen) or a directory above it. */
-static bool view_covers(const struct view_entry *a, const struct view_entry *b)
+/* Adds the entries outside /dev and /proc, each path once: one listed in
+ * both lists is read_write, as Landlock makes it. */
+static void view_add(struct view *v, const char *const *paths, size_t n, bool read_write)
 {
-	return a->len <= b->len && strncmp(a->path, b->path, a->len) == 0 &&
-	       (b->len == a->len || b->path[a->len] == '/' || a->len == 1);
+	for (size_t i = 0; i < n; i++) {
+		struct view_entry *e = &v->items[v->len];
+		size_t len = path_len(paths[i]);
+		struct view_entry *seen;
+
+		if (paths[i][0] != '/' || path_covers("/dev", paths[i]) ||
+		    path_covers("/proc", paths[i]))
+			continue;
+		seen = view_find(v, paths[i], len);
+		if (seen) {
+			seen->read_write |= read_write;
+			continue;
+		}
+		*e = (struct view_entry){.path = paths[i], .len = len, .read_write = read_write,
+					 .tree_fd = -1};
+		for (size_t j = 1; j < len; j++)
+			e->depth += paths[i][j] == '/';
+		v->len++;
+	}
 }
 
-/* The entry closest above e (or e's own path listed read_write, when e is
- * read_only); NULL when none. */
+/* The listed entry closest above e; NULL when none. */
 static const struct view_entry *view_parent(const struct view *v, const struct view_entry *e)
 {
 	const struct view_entry *best = NULL;
@@ -469,36 +496,10 @@ static const struct view_entry *view_parent(const struct view *v, const struct v
 	for (size_t i = 0; i < v->len; i++) {
 		const struct view_entry *o = &v->items[i];
 
-		if (o == e || !view_covers(o, e))
-			continue;
-		if (o->len == e->len && !(o->read_write && !e->read_write) &&
-		    !(o->read_write == e->read_write && o < e))
-			continue;
-		if (!best || o->len > best->len || (o->len == best->len && o->read_write))
+		if (o != e && path_covers(o->path, e->path) && (!best || o->len > best->len))
 			best = o;
 	}
 	return best;
-}
-
-static int view_add(struct view *v, const char *const *paths, size_t n, bool read_write)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct view_entry *e = &v->items[v->len];
-
-		e->path = paths[i];
-		e->len = strlen(paths[i]);
-		while (e->len > 1 && paths[i][e->len - 1] == '/')
-			e->len--;
-		if (paths[i][0] != '/' || under_prefix(e->path, e->len, DEV_PREFIX) ||
-		    under_prefix(e->path, e->len, "/proc/"))
-			continue;
-		e->read_write = read_write;
-		e->tree_fd = -1;
-		for (size_t j = 1; j < e->len; j++)
-			e->depth += e->path[j] == '/';
-		v->len++;
-	}
-	return 0;
 }
 
 static int view_depth_cmp(const void *a, const void *b)
@@ -526,24 +527,21 @@ static int view_open(const struct isolation_spec *spec, bool private_run, struct
 		/* The private /tmp and /run are writable tmpfs holding the
 		 * host's entries as they are. */
 		bool parent_rw = parent ? parent->read_write
-					: (spec->private_tmp && under_prefix(e->path, e->len, TMP_PREFIX)) ||
-					      (private_run && under_prefix(e->path, e->len, RUN_PREFIX));
+					: (spec->private_tmp && path_covers("/tmp", e->path)) ||
+					      (private_run && path_covers("/run", e->path));
 		struct carried c;
 		int r;
 
-		if (parent && parent->len == e->len)
-			continue; /* listed twice, or read_only and read_write */
 		e->bind = e->read_write != parent_rw;
 		if (!e->bind || !e->read_write)
 			continue;
 		r = carried_open(e->path, true, &c, err);
-		if (r == -ENOENT) {
+		if (r == -ENOENT)
 			e->bind = false;
-			continue;
-		}
-		if (r < 0)
+		else if (r < 0)
 			return r;
-		e->tree_fd = c.tree_fd;
+		else
+			e->tree_fd = c.tree_fd;
 	}
 	return 0;
 }
@@ -568,12 +566,14 @@ static int view_attach(struct view *v, struct error *err)
 		if (!e->bind)
 			continue;
 		if (!e->read_write) {
-			e->tree_fd = open_tree(AT_FDCWD, e->path,
-					       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-			if (e->tree_fd < 0 && errno == ENOENT)
+			struct carried c;
+			int r = carried_open(e->path, true, &c, err);
+
+			if (r == -ENOENT)
 				continue;
-			if (e->tree_fd < 0)
-				return error_set_errno(err, errno, "open_tree %s", e->path);
+			if (r < 0)
+				return r;
+			e->tree_fd = c.tree_fd;
 			if (mount_setattr(e->tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro,
 					  sizeof(ro)) < 0)
 				return error_set_errno(err, errno, "mount_setattr %s read-only",

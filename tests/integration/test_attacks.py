@@ -30,17 +30,20 @@ from pathlib import Path
 import pytest
 
 from conftest import (
-    LOCKSHELL,
     PROBES_DIR,
     REPO_ROOT,
     describe,
     policy_yaml,
     probe,
     probe_outcome,
-    wait_for_comm,
     write_policy,
 )
-from test_escape import SYSTEM_READ_ONLY, SYSTEM_READ_WRITE, tree, workload_pid  # noqa: F401
+from test_escape import (  # noqa: F401 (tree is a fixture)
+    SYSTEM_READ_ONLY,
+    SYSTEM_READ_WRITE,
+    sibling_sandbox,
+    tree,
+)
 from test_gpu_standin import gpu_tree, privdev_script  # noqa: F401 (fixtures)
 from test_sandbox import Sandboxes
 
@@ -488,14 +491,7 @@ def test_memory_of_process_entered_by_sandbox_exec_refused(identity, make_scratc
 def test_memory_of_sibling_sandbox_unreachable(tree):
     """Another sandbox's processes (same policy, same uid) are outside this
     one's PID namespace: its /proc/<pid>/mem does not exist here."""
-    policy_file = tree.base / "sibling.yaml"
-    policy_file.write_text(proc_policy(tree, "read_write"))
-    sibling = subprocess.Popen(tree.identity.prefix + [
-        str(LOCKSHELL), "run", "-p", str(policy_file), "-w", str(tree.base), "--",
-        "/usr/bin/sleep", "1000"])
-    try:
-        pid = workload_pid(sibling.pid)
-        wait_for_comm(pid, "sleep")
+    with sibling_sandbox(tree, proc_policy(tree, "read_write")) as (sibling, pid):
         steps = [("mem", fsprobe("open-rdwr", f"/proc/{pid}/mem")),
                  ("root", attack("readlink", f"/proc/{pid}/root"))]
         control = bare(tree, steps[:1])
@@ -504,9 +500,6 @@ def test_memory_of_sibling_sandbox_unreachable(tree):
         assert got("mem") == "ENOENT", describe(got.proc)
         assert got("root") == "ENOENT", describe(got.proc)
         assert sibling.poll() is None
-    finally:
-        sibling.kill()
-        sibling.wait()
 
 
 def test_ptrace_sibling_refused(tree):

@@ -10,6 +10,7 @@ Layout of each test's scratch tree (owned by the workload's uid):
 each holding `file`, `victim`, `emptydir/` and `exe` (a copy of true).
 """
 
+import contextlib
 import os
 import pwd
 import re
@@ -527,23 +528,31 @@ def workload_pid(supervisor_pid):
     return pid
 
 
-def test_signal_to_sibling_sandbox_refused(tree):
-    """Another sandbox with the same policy and uid is outside this one."""
-    policy_file = tree.base / "policy.yaml"
-    policy_file.write_text(tree.policy())
+@contextlib.contextmanager
+def sibling_sandbox(tree, policy_text):
+    """Another `lockshell run` of sleep, as the tree's identity under
+    policy_text; yields its Popen and its workload's pid, killed at the end."""
+    policy_file = tree.base / "sibling.yaml"
+    policy_file.write_text(policy_text)
     sibling = subprocess.Popen(tree.identity.prefix + [
         str(LOCKSHELL), "run", "-p", str(policy_file), "-w", str(tree.base), "--",
         "/usr/bin/sleep", "1000"])
     try:
         pid = workload_pid(sibling.pid)
         wait_for_comm(pid, "sleep")
+        yield sibling, pid
+    finally:
+        sibling.kill()
+        sibling.wait()
+
+
+def test_signal_to_sibling_sandbox_refused(tree):
+    """Another sandbox with the same policy and uid is outside this one."""
+    with sibling_sandbox(tree, tree.policy()) as (sibling, pid):
         proc = run_probe(tree, "signal-probe", "kill", str(pid), str(int(signal.SIGKILL)))
         assert outcome(proc, "kill") == "ESRCH", describe(proc)
         time.sleep(0.2)
         assert sibling.poll() is None, "the sibling sandbox was killed"
-    finally:
-        sibling.kill()
-        sibling.wait()
 
 
 @pytest.fixture

@@ -186,10 +186,15 @@ def test_run_killed_at_each_setup_syscall(identity, workdir, policy_file, make_s
         proc = killed_at(identity, base + sleeper(mark), env, name, n)
         if proc.returncode != -signal.SIGKILL:
             failures.append(f"{name}#{n}: not killed there: {describe(proc)}")
-        if left := leftovers(mark):
-            failures.append(f"{name}#{n}: left {[(p, comm(p)) for p in left]}")
-            kill_all(left)
+        failures += leftover_problems(f"{name}#{n}", mark)
     assert not failures, "\n".join(failures)
+
+
+def leftover_problems(label, mark):
+    """The marked processes still alive, as failure lines; they are killed."""
+    left = leftovers(mark)
+    kill_all(left)
+    return [f"{label}: left {[(p, comm(p)) for p in left]}"] if left else []
 
 
 def state_after_kill(sandboxes, name):
@@ -236,9 +241,7 @@ def test_create_killed_at_each_setup_syscall(sandboxes, workdir, policy_file, ma
         proc = killed_at(who, argv(sandbox, sleeper(mark)), env, name, n)
         if proc.returncode != -signal.SIGKILL:
             failures.append(f"{name}#{n}: not killed there: {describe(proc)}")
-        if left := leftovers(mark):
-            failures.append(f"{name}#{n}: left {[(p, comm(p)) for p in left]}")
-            kill_all(left)
+        failures += leftover_problems(f"{name}#{n}", mark)
         failures += [f"{name}#{n}: {p}" for p in state_after_kill(sandboxes, sandbox)]
     assert not failures, "\n".join(failures)
     # The directories in the making of killed creators are gone after the
@@ -264,9 +267,7 @@ def test_exec_killed_at_each_setup_syscall(sandboxes, make_scratch):
         proc = killed_at(who, base + ["/bin/sleep", mark], env, name_, n)
         if proc.returncode != -signal.SIGKILL:
             failures.append(f"{name_}#{n}: not killed there: {describe(proc)}")
-        if left := leftovers(mark):
-            failures.append(f"{name_}#{n}: left {[(p, comm(p)) for p in left]}")
-            kill_all(left)
+        failures += leftover_problems(f"{name_}#{n}", mark)
         if not alive(main_pid):
             failures.append(f"{name_}#{n}: the sandbox's PID 1 died")
             break
@@ -417,9 +418,7 @@ def test_detached_daemon_killed_at_spread_delays(sandboxes, workdir, policy_file
         if creator.returncode not in (0, 125) or (
                 creator.returncode == 125 and "exited during start-up" not in err):
             failures.append(f"{delay_ms} ms: create rc={creator.returncode} {out} {err}")
-        if left := leftovers(mark):
-            failures.append(f"{delay_ms} ms: left {[(p, comm(p)) for p in left]}")
-            kill_all(left)
+        failures += leftover_problems(f"{delay_ms} ms", mark)
         failures += [f"{delay_ms} ms: {p}" for p in state_after_kill(sandboxes, name)]
     assert not failures, "\n".join(failures)
     assert "started" in stages and len(stages) >= 2, stages
