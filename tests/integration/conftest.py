@@ -92,6 +92,12 @@ class Identity:
             return []
         return setpriv_prefix(self.uid, self.gid)
 
+    def tmux(self, socket):
+        """argv prefix of a tmux client, as this identity, on a server of its
+        own. tmux runs pane commands through $SHELL and, when that is unset,
+        through the passwd shell, which for the test user is nologin."""
+        return self.prefix + ["env", "SHELL=/bin/sh", "tmux", "-S", str(socket)]
+
     @property
     def workload_prefix(self):
         """argv prefix that runs a command outside the sandbox with the

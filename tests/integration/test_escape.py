@@ -760,7 +760,7 @@ def test_default_policy_with_shell_tools(identity, default_env):
 
 class Tmux:
     def __init__(self, identity, socket):
-        self.prefix = identity.prefix + ["tmux", "-S", str(socket)]
+        self.prefix = identity.tmux(socket)
 
     def __call__(self, *args):
         return subprocess.run(self.prefix + list(args), capture_output=True, text=True,

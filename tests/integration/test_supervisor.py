@@ -324,7 +324,7 @@ class Pane:
     identity that invokes lockshell."""
 
     def __init__(self, identity, socket):
-        self.tmux = identity.prefix + ["tmux", "-S", str(socket)]
+        self.tmux = identity.tmux(socket)
         subprocess.run(self.tmux + ["new-session", "-d", "-s", "t", "-x", "200", "-y", "50",
                                     "env 'PS1=outer$ ' /bin/bash --norc --noprofile -i"],
                        check=True)
