@@ -360,8 +360,8 @@ int landlock_enforce(struct landlock_ruleset *rs, struct error *err)
 		return error_set_errno(err, errno,
 				       "landlock_restrict_self (Landlock ABI %d, %zu rules)",
 				       rs->abi, rs->n_rules);
-	close(rs->fd);
-	rs->fd = -1;
+	/* The ruleset's fd is close-on-exec. It stays set: a workload
+	 * vfork()ed by PID 1 shares this memory, and PID 1 closes its own. */
 	return 0;
 }
 

@@ -213,14 +213,29 @@ int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err)
 	r = enter_uts_namespace(spec->hostname, err);
 	if (r < 0)
 		return r;
-	if (spec->net_none) {
-		r = enter_net_namespace(err);
-		if (r < 0)
-			return r;
-	}
-	log_info("namespaces", "namespaces: ipc, uts (hostname %s)%s",
-		 spec->hostname ? spec->hostname : "unchanged",
-		 spec->net_none ? ", net (loopback only)" : "");
+	log_info("namespaces", "namespaces: ipc, uts (hostname %s)",
+		 spec->hostname ? spec->hostname : "unchanged");
+	return 0;
+}
+
+int namespaces_net_create(struct error *err)
+{
+	int r = enter_net_namespace(err);
+	int fd;
+
+	if (r < 0)
+		return r;
+	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set_errno(err, errno, "open /proc/thread-self/ns/net");
+	return fd;
+}
+
+int namespaces_net_join(int fd, struct error *err)
+{
+	if (setns(fd, CLONE_NEWNET) < 0)
+		return error_set_errno(err, errno, "setns(net) into the sandbox's network namespace");
+	log_info("namespaces", "namespaces: net (loopback only)");
 	return 0;
 }
 
@@ -228,9 +243,11 @@ int namespaces_enter(const struct isolation_spec *spec, struct error *err)
 {
 	int r = namespaces_enter_user_pid(spec, err);
 
-	if (r < 0)
-		return r;
-	return namespaces_enter_rest(spec, err);
+	if (r >= 0)
+		r = namespaces_enter_rest(spec, err);
+	if (r >= 0 && spec->net_none)
+		r = enter_net_namespace(err);
+	return r;
 }
 
 int namespaces_rest_flags(const struct isolation_spec *spec)

@@ -10,8 +10,7 @@
  *         (hostname), network (spec.net_none: loopback only, brought up
  *         here) and PID. P now lives in the new user, IPC, UTS and network
  *         namespaces; its own pid, its mounts and its /proc stay the host's.
- *         (Or split: namespaces_enter_user_pid() here, and
- *         namespaces_enter_rest() in the child, first thing.)
+ *         (Or split in three, as below.)
  *     fork()
  *         The first child is PID 1 of the new PID namespace: the sandbox's
  *         init. Every later process P forks also lands in that namespace;
@@ -91,13 +90,21 @@ struct isolation_spec {
  * namespaces_enter_user_pid() then namespaces_enter_rest(). */
 int namespaces_enter(const struct isolation_spec *spec, struct error *err);
 
-/* The two halves of namespaces_enter(), for a launch that builds the rest of
- * the sandbox in PID 1 while its workload prepares: the user namespace
- * (spec.user_ns) and the PID namespace in the launching process, which
- * stays outside the others; then IPC, UTS (hostname) and network
- * (spec.net_none) in PID 1, before mounts_setup(). Same results. */
+/* namespaces_enter() in three parts, for a launch that builds the sandbox
+ * in two processes at once: the user namespace (spec.user_ns) and the PID
+ * namespace in the launching process; then IPC and UTS (hostname) in PID 1,
+ * before mounts_setup(); and the network namespace (spec.net_none), which
+ * takes as long to create as all the mounts together, made by the launching
+ * process meanwhile with namespaces_net_create() and joined by PID 1 with
+ * namespaces_net_join(). The launching process stays outside every other
+ * namespace of the sandbox. Same results. */
 int namespaces_enter_user_pid(const struct isolation_spec *spec, struct error *err);
 int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err);
+/* Moves the caller into a new network namespace with loopback up and
+ * returns a file descriptor of it (O_CLOEXEC), or a negative errno. */
+int namespaces_net_create(struct error *err);
+/* Joins the network namespace `fd` refers to. */
+int namespaces_net_join(int fd, struct error *err);
 /* The CLONE_NEW* flags of the namespaces namespaces_enter_rest() and
  * mounts_setup() create: what a process must setns to join PID 1 in them. */
 int namespaces_rest_flags(const struct isolation_spec *spec);

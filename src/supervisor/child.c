@@ -112,8 +112,10 @@ static void log_identity(const struct creds *c)
 		    c->uid, c->uid, c->gid);
 }
 
-/* Identity, seccomp filter and environment. */
-static int child_prepare(const struct launch *l, struct prepared *p, struct error *err)
+/* Identity, seccomp filter, environment, then the Landlock rules, which
+ * bind to the inodes of the sandbox's own /proc, /dev and /tmp: prepared
+ * inside the finished sandbox. */
+int launch_workload_prepare(const struct launch *l, struct prepared *p, struct error *err)
 {
 	const struct policy *policy = l->eff->policy;
 	int r;
@@ -126,7 +128,22 @@ static int child_prepare(const struct launch *l, struct prepared *p, struct erro
 	r = seccomp_filter_build(l->eff, &p->filter, err);
 	if (r < 0)
 		return error_prefix(err, "building the seccomp filter");
-	return env_build(l, &p->creds, &p->env, err);
+	r = env_build(l, &p->creds, &p->env, err);
+	if (r >= 0)
+		r = landlock_prepare(l->eff, l->host, &p->ruleset, err);
+	if (r < 0)
+		return r;
+	p->workload_prepared = true;
+	return 0;
+}
+
+void launch_workload_release(struct prepared *p)
+{
+	creds_free(&p->creds);
+	landlock_ruleset_free(TAKE_PTR(p->ruleset));
+	seccomp_filter_free(TAKE_PTR(p->filter));
+	strv_clear(&p->env);
+	p->workload_prepared = false;
 }
 
 static int child_take_terminal(const struct prepared *p, struct error *err)
@@ -141,16 +158,17 @@ static int child_take_terminal(const struct prepared *p, struct error *err)
 	return 0;
 }
 
-/* The sandbox's mount, IPC, UTS (and network) namespaces: inherited from
- * PID 1 in a new sandbox, joined through PID 1's pidfd for `sandbox exec`.
- * The Landlock rules are prepared inside, where they bind to the inodes of
- * the sandbox's own /proc, /dev and /tmp. */
+/* `sandbox exec`: the sandbox's mount, IPC, UTS (and network) namespaces,
+ * joined through PID 1's pidfd before the workload prepares inside. A new
+ * sandbox's workload inherits them from PID 1, which prepared it. */
 static int child_enter_sandbox(const struct launch *l, struct prepared *p, struct error *err)
 {
 	if (p->join_pidfd >= 0 &&
 	    namespaces_join_rest(p->join_pidfd, namespaces_rest_flags(&p->spec), err) < 0)
 		return error_prefix(err, "entering the sandbox");
-	return landlock_prepare(l->eff, l->host, &p->ruleset, err);
+	if (p->workload_prepared)
+		return 0;
+	return launch_workload_prepare(l, p, err);
 }
 
 /* The workload's RLIMIT_NPROC: the inherited limit, lowered to a ceiling
@@ -217,8 +235,6 @@ static int child_setup(const struct launch *l, struct prepared *p, struct error 
 	int r;
 
 	r = child_take_terminal(p, err);
-	if (r >= 0)
-		r = child_prepare(l, p, err);
 	if (r >= 0)
 		r = child_enter_sandbox(l, p, err);
 	if (r < 0)

@@ -21,6 +21,7 @@ struct prepared {
 	struct landlock_ruleset *ruleset;
 	struct seccomp_filter *filter;
 	struct strv env;
+	bool workload_prepared; /* the four above are ready */
 	/* Prepared by the supervisor before it forks. */
 	bool isolate;		    /* the first fork is the sandbox's PID 1 */
 	struct isolation_spec spec; /* with isolate, or of the sandbox joined */
@@ -51,6 +52,7 @@ enum init_message_kind {
 	INIT_WORKLOAD_STOPPED, /* PID 1 -> supervisor; value: the wait status */
 	INIT_WORKLOAD_EXITED,  /* PID 1 -> supervisor; value: the wait status */
 	INIT_RESUME,	       /* supervisor -> PID 1; value: 1 to hand over the terminal */
+	INIT_NETWORK,	       /* supervisor -> PID 1, first: the network namespace's fd */
 };
 
 struct init_message {
@@ -71,6 +73,12 @@ int launch_parent_pidfd_open(struct prepared *p, struct error *err);
 bool launch_parent_exited(const struct prepared *p);
 
 noreturn void child_report_exit(int fd, int exit_code, const struct error *err);
+/* The workload's identity, seccomp filter, environment and Landlock rules,
+ * prepared inside the finished sandbox: by PID 1 for a new sandbox (its
+ * child inherits them), by the workload itself when it joins one. */
+int launch_workload_prepare(const struct launch *l, struct prepared *p, struct error *err);
+/* What launch_workload_prepare() made, released in PID 1 once forked. */
+void launch_workload_release(struct prepared *p);
 /* The workload: from fork to exec (or a report and _exit). */
 noreturn void child_main(const struct launch *l, struct prepared *p);
 /* PID 1 of the sandbox: builds the namespaces and mounts, forks the

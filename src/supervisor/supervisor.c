@@ -309,6 +309,37 @@ static int fork_first(const struct launch *l, struct prepared *p, struct supervi
 	return 0;
 }
 
+/* The sandbox's network namespace (--network none), created here while
+ * PID 1 builds the mounts, and handed over to PID 1, which joins it before
+ * it forks the workload: the two costliest steps of the launch overlap. The
+ * supervisor stays in that namespace; it needs no network. */
+static int network_hand_over(const struct supervisor *s, struct error *err)
+{
+	struct init_message m = {.kind = INIT_NETWORK};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control = {0};
+	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf)};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	_cleanup_close_ int fd = namespaces_net_create(err);
+
+	if (fd < 0)
+		return fd;
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	/* A PID 1 already gone has reported why on the error pipe. */
+	if (sendmsg(s->init_fd, &msg, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+		return error_set_errno(err, errno, "handing the network namespace to PID 1");
+	return 0;
+}
+
 static int parent_start(const struct launch *l, struct prepared *p, struct supervisor *s,
 			struct error *err)
 {
@@ -339,6 +370,11 @@ static int parent_start(const struct launch *l, struct prepared *p, struct super
 	close(TAKE_FD(p->report_fd));
 	if (p->isolate)
 		close(TAKE_FD(p->init_fd));
+	if (p->isolate && p->spec.net_none && network_hand_over(s, err) < 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		return -err->code;
+	}
 	return launch_result(s, report_read, err);
 }
 

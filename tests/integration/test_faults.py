@@ -115,7 +115,7 @@ def in_syscall(pid, name):
 # x86_64 numbers of the syscalls the held stages stop at.
 SYSCALL_NR = {"unshare": 272, "mount": 165, "move_mount": 429, "setns": 308,
               "landlock_add_rule": 445, "landlock_restrict_self": 446, "execve": 59,
-              "clone": 56, "pidfd_open": 434}
+              "clone": 56, "pidfd_open": 434, "seccomp": 317}
 
 
 # --- the supervisor killed at each system call of its setup ----------------------------
@@ -280,11 +280,13 @@ def test_exec_killed_at_each_setup_syscall(sandboxes, make_scratch):
 # --- the supervisor killed while PID 1 or the workload is at a given step -------------
 
 # (syscall held, which process is held): PID 1 building the namespaces and
-# mounts, then the workload it forks preparing and enforcing Landlock, and
-# executing the command.
+# mounts, preparing the workload's Landlock rules and joining the network
+# namespace the supervisor made, then the workload it forks enforcing
+# Landlock and seccomp, and executing the command.
 HELD_STEPS = [("unshare", "init"), ("mount", "init"), ("move_mount", "init"),
-              ("landlock_add_rule", "workload"),
-              ("landlock_restrict_self", "workload"), ("execve", "workload")]
+              ("landlock_add_rule", "init"), ("setns", "init"),
+              ("landlock_restrict_self", "workload"), ("seccomp", "workload"),
+              ("execve", "workload")]
 
 
 def start_held(identity, argv, env, syscall):
@@ -360,17 +362,18 @@ def test_exec_killed_while_joining(sandboxes, syscall):
 # --- the detached daemon killed at spread delays -----------------------------------------
 
 
-def daemon_of(creator_pid, mark):
-    """The detached supervisor: a marked lockshell process other than the
-    creator whose parent is not marked (the intermediate process is gone)."""
+def daemon_of(tracer_pid, mark):
+    """The detached supervisor: a marked lockshell process whose parent is
+    neither marked (the intermediate process is gone) nor the tracer (whose
+    child is the creator)."""
     procs = set(marked(mark))
-    for pid in procs - {creator_pid}:
+    for pid in procs:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 ppid = int(f.read().rsplit(")", 1)[1].split()[1])
         except OSError:
             continue
-        if comm(pid) == "lockshell" and ppid not in procs:
+        if comm(pid) == "lockshell" and ppid not in procs and ppid != tracer_pid:
             return pid
     return None
 
@@ -386,21 +389,31 @@ def stage_of(daemon, mark):
     return "PID 1 and workload preparing"
 
 
+# The start-up slowed down for the spread kills: each mount, move_mount and
+# landlock_add_rule 2 ms late, some 60 ms in all, so that kills 0 to 46 ms
+# in land in several stages whatever the machine's speed.
+SLOWED = ["mount", "move_mount", "landlock_add_rule"]
+
+
 def test_detached_daemon_killed_at_spread_delays(sandboxes, workdir, policy_file):
-    """A detached sandbox's daemon killed 0 to 46 ms into `create`, and once
-    more after it returned: `create` exits 0 or 125 (naming the daemon's
-    death), no process is left, and the sandbox is absent or `stopped` and
-    `delete` cleans it."""
+    """A detached sandbox's daemon killed 0 to 46 ms into `create` (its
+    start-up slowed down under strace), and once more after it returned:
+    `create` exits 0 or 125 (naming the daemon's death), no process is left,
+    and the sandbox is absent or `stopped` and `delete` cleans it."""
     who = sandboxes.identity
     env = dict(os.environ, **sandboxes.env)
+    slow = [STRACE, "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + ",".join(SLOWED),
+            "-e", "inject=" + ",".join(SLOWED) + ":delay_enter=2ms"]
     stages, failures = {}, []
     for i, delay_ms in enumerate(list(range(0, 48, 2)) + [None]):
         mark = unique_seconds(1)[0]
         name = f"detached-{i}"
+        # strace lasts as long as the daemon it traces: not for the last kill.
         creator = subprocess.Popen(
-            who.prefix + [str(LOCKSHELL), "sandbox", "create", "--detach", "--name", name, "-p",
-                          policy_file, "-w", str(workdir), "--"] + sleeper(mark),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            who.prefix + (slow if delay_ms is not None else []) +
+            [str(LOCKSHELL), "sandbox", "create", "--detach", "--name", name, "-p", policy_file,
+             "-w", str(workdir), "--"] + sleeper(mark),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd="/")
         if delay_ms is None:
             creator.wait(timeout=30)
         else:
