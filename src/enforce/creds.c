@@ -369,10 +369,12 @@ int creds_resolve(const char *run_as_user, const char *run_as_group, uid_t invok
 	return 0;
 }
 
+/* Drops only what is still there: each drop commits new credentials. */
 static int bounding_set_drop(int last_cap, struct error *err)
 {
 	for (int cap = 0; cap <= last_cap; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			return error_set_errno(err, errno, "prctl(PR_CAPBSET_DROP, %d)", cap);
 	for (int cap = 0; cap <= last_cap; cap++)
 		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0)
@@ -494,6 +496,11 @@ int creds_drop(const struct creds *c, struct error *err)
 	if (r < 0)
 		return r;
 	return capabilities_clear(err);
+}
+
+int creds_bounding_set_drop(const struct creds *c, struct error *err)
+{
+	return c->change ? bounding_set_drop(c->cap_last_cap, err) : 0;
 }
 
 void creds_free(struct creds *c)

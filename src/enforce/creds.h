@@ -39,10 +39,10 @@ struct creds {
  * As root: each may be a numeric id, a name, or "sandbox"; an unnamed user
  * is "sandbox"; an unnamed group is the user's primary group, or "sandbox"
  * when the user has no passwd entry. Supplementary groups are the user's
- * (getgrouplist) when the user was named and has a passwd entry; none for a
+ * (the member lists of /etc/group) when the user was named and has a passwd entry; none for a
  * numeric id or the 65534 fallback. uid 0, gid 0 and the invalid id
  * 4294967295 are refused. Names are looked up in /etc/passwd and /etc/group
- * first, then through NSS.
+ * only, never through NSS.
  *
  * As another user: no identity change is possible. NULL and "sandbox" mean
  * the invoking user; anything that names another user or group is refused.
@@ -57,6 +57,12 @@ int creds_resolve(const char *run_as_user, const char *run_as_group, uid_t invok
  * effective and saved ids, the group list, empty capability sets). Uses
  * no allocation besides libcap's. */
 int creds_drop(const struct creds *c, struct error *err);
+
+/* The bounding-set part of creds_drop() ahead of it, as root (c->change):
+ * for a process that forks the workload and never execs itself, which
+ * keeps its own capabilities. creds_drop() then finds nothing left to
+ * drop. A no-op otherwise. */
+int creds_bounding_set_drop(const struct creds *c, struct error *err);
 
 void creds_free(struct creds *c);
 

@@ -112,9 +112,10 @@ static void log_identity(const struct creds *c)
 		    c->uid, c->uid, c->gid);
 }
 
-/* Identity, seccomp filter, environment, then the Landlock rules, which
- * bind to the inodes of the sandbox's own /proc, /dev and /tmp: prepared
- * inside the finished sandbox. */
+/* Identity (and, as root, the capability bounding set dropped already: PID 1
+ * keeps its own capabilities), seccomp filter, environment, then the
+ * Landlock rules, which bind to the inodes of the sandbox's own /proc, /dev
+ * and /tmp: prepared inside the finished sandbox. */
 int launch_workload_prepare(const struct launch *l, struct prepared *p, struct error *err)
 {
 	const struct policy *policy = l->eff->policy;
@@ -125,6 +126,9 @@ int launch_workload_prepare(const struct launch *l, struct prepared *p, struct e
 	if (r < 0)
 		return r;
 	log_identity(&p->creds);
+	r = creds_bounding_set_drop(&p->creds, err);
+	if (r < 0)
+		return error_prefix(err, "dropping privileges");
 	r = seccomp_filter_build(l->eff, &p->filter, err);
 	if (r < 0)
 		return error_prefix(err, "building the seccomp filter");

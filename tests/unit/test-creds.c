@@ -226,11 +226,25 @@ static void test_cap_last_cap_is_the_kernels(void **state)
 	creds_free(&c);
 }
 
+static void status_lines_write(int fd, const char *prefix)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "Uid:", 4) == 0 || strncmp(line, "Gid:", 4) == 0 ||
+		    strncmp(line, "Groups:", 7) == 0 || strncmp(line, "Cap", 3) == 0)
+			dprintf(fd, "%s%s", prefix, line);
+	if (f)
+		fclose(f);
+}
+
 /* Runs creds_drop in a child, first turned into uid/gid 65534 with the
- * given saved uid unless saved_uid is negative (the child stays root);
- * returns the child's /proc/self/status lines of interest, or
- * "ERR <message>". */
-static char *drop_in_child(const struct creds *c, int saved_uid)
+ * given saved uid unless saved_uid is negative (the child stays root), and
+ * after creds_bounding_set_drop when bset_first (its status lines then
+ * come first, each prefixed "AHEAD "); returns the child's
+ * /proc/self/status lines of interest, or "ERR <message>". */
+static char *drop_in_child(const struct creds *c, int saved_uid, bool bset_first)
 {
 	static char out[8192];
 	int fds[2];
@@ -244,23 +258,24 @@ static char *drop_in_child(const struct creds *c, int saved_uid)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct error err = {0};
-		char line[512];
 		gid_t g = 65534;
-		FILE *f;
 
 		close(fds[0]);
 		if (saved_uid >= 0 && (setgroups(1, &g) < 0 || setresgid(g, g, g) < 0 ||
 				       setresuid(65534, 65534, saved_uid) < 0))
 			_exit(3);
+		if (bset_first) {
+			if (creds_bounding_set_drop(c, &err) < 0) {
+				dprintf(fds[1], "ERR %s\n", err.message);
+				_exit(1);
+			}
+			status_lines_write(fds[1], "AHEAD ");
+		}
 		if (creds_drop(c, &err) < 0) {
 			dprintf(fds[1], "ERR %s\n", err.message);
 			_exit(1);
 		}
-		f = fopen("/proc/self/status", "re");
-		while (f && fgets(line, sizeof(line), f))
-			if (strncmp(line, "Uid:", 4) == 0 || strncmp(line, "Gid:", 4) == 0 ||
-			    strncmp(line, "Groups:", 7) == 0 || strncmp(line, "Cap", 3) == 0)
-				dprintf(fds[1], "%s", line);
+		status_lines_write(fds[1], "");
 		_exit(0);
 	}
 	close(fds[1]);
@@ -299,13 +314,37 @@ static void test_drop_as_root(void **state)
 	if (geteuid() != 0)
 		skip();
 	assert_int_equal(resolve("nobody", "1234", 0, 0, &c, &err), 0);
-	st = drop_in_child(&c, -1);
+	st = drop_in_child(&c, -1, false);
 	assert_false(status_has(st, "ERR"));
 	assert_true(status_has(st, "Uid:\t65534\t65534\t65534\t65534\n"));
 	assert_true(status_has(st, "Gid:\t1234\t1234\t1234\t1234\n"));
 	assert_true(status_has(st, "Groups:\t1234 \n"));
 	assert_caps_clear(st);
 	assert_true(status_has(st, "CapBnd:\t0000000000000000\n"));
+	creds_free(&c);
+}
+
+/* As PID 1 does for the workload it forks: the bounding set goes first and
+ * the caller keeps its own capabilities; creds_drop then completes the
+ * drop. */
+static void test_bounding_set_dropped_ahead(void **state)
+{
+	struct creds c;
+	struct error err;
+	char *st;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(resolve("nobody", "1234", 0, 0, &c, &err), 0);
+	st = drop_in_child(&c, -1, true);
+	assert_false(status_has(st, "ERR"));
+	assert_true(status_has(st, "AHEAD CapBnd:\t0000000000000000\n"));
+	assert_false(status_has(st, "AHEAD CapEff:\t0000000000000000\n"));
+	assert_true(status_has(st, "AHEAD Uid:\t0\t0\t0\t0\n"));
+	assert_true(status_has(st, "\nUid:\t65534\t65534\t65534\t65534\n"));
+	assert_true(status_has(st, "\nCapBnd:\t0000000000000000\n"));
+	assert_true(status_has(st, "\nCapEff:\t0000000000000000\n"));
 	creds_free(&c);
 }
 
@@ -319,7 +358,7 @@ static void test_drop_unprivileged(void **state)
 	if (geteuid() != 0)
 		skip();
 	assert_int_equal(resolve(NULL, NULL, 65534, 65534, &c, &err), 0);
-	st = drop_in_child(&c, 65534);
+	st = drop_in_child(&c, 65534, false);
 	assert_false(status_has(st, "ERR"));
 	assert_true(status_has(st, "Uid:\t65534\t65534\t65534\t65534\n"));
 	assert_caps_clear(st);
@@ -338,7 +377,7 @@ static void test_drop_refuses_a_saved_root_uid(void **state)
 	if (geteuid() != 0)
 		skip();
 	assert_int_equal(resolve(NULL, NULL, 65534, 65534, &c, &err), 0);
-	st = drop_in_child(&c, 0);
+	st = drop_in_child(&c, 0, false);
 	assert_true(status_has(st, "ERR uids are 65534/65534/0"));
 	creds_free(&c);
 }
@@ -386,6 +425,7 @@ int main(void)
 	    cmocka_unit_test(test_unprivileged_refuses_another_identity),
 	    cmocka_unit_test(test_cap_last_cap_is_the_kernels),
 	    cmocka_unit_test(test_drop_as_root),
+	    cmocka_unit_test(test_bounding_set_dropped_ahead),
 	    cmocka_unit_test(test_drop_unprivileged),
 	    cmocka_unit_test(test_drop_refuses_a_saved_root_uid),
 	    cmocka_unit_test(test_group_list_from_member_lists),
