@@ -15,8 +15,8 @@ trap 'rm -rf "$out"' EXIT
 
 hyperfine -N --warmup 20 --runs "$runs" --export-json "$out/startup.json" \
 	-n bare '/bin/true' \
-	-n 'lockshell run' "$ls run -- /bin/true" \
-	-n 'lockshell run full isolation' "$ls run --network none -- /bin/true" \
+	-n 'lockshell run (full isolation)' "$ls run -- /bin/true" \
+	-n 'lockshell run --network host' "$ls run --network host -- /bin/true" \
 	-n 'bwrap dev-bind' 'bwrap --dev-bind / / /bin/true' \
 	-n 'bwrap unshare-all' 'bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all /bin/true' \
 	-n 'unshare all' 'unshare --mount --pid --net --ipc --uts --fork --mount-proc /bin/true' \
