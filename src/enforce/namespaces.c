@@ -165,10 +165,14 @@ static int enter_uts_namespace(const char *hostname, struct error *err)
 
 static int enter_net_namespace(struct error *err)
 {
-	int r = unshare_one(CLONE_NEWNET, "CLONE_NEWNET", err);
+	if (unshare(CLONE_NEWNET) < 0) {
+		int code = errno;
 
-	if (r < 0)
-		return r;
+		return error_set_errno(err, code, "unshare(CLONE_NEWNET), the sandbox's network%s",
+				       code == ENOSPC ? " (user.max_net_namespaces is reached or 0; "
+							"--network host shares the host's instead)"
+						      : "");
+	}
 	return network_loopback_up(err);
 }
 

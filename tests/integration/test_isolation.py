@@ -426,11 +426,12 @@ def test_workload_exit_ends_the_sandbox(identity, workdir):
 # --- without user namespaces -----------------------------------------------------------
 
 # Runs ARGV as UID:GID inside a user namespace of its own (0 and UID mapped)
-# whose user.max_user_namespaces is 0, so that no further user namespace can
-# be created below: how an administrator disables them, confined to the test.
-NO_USERNS = r"""
+# whose user.max_<KIND>_namespaces is 0, so that no further namespace of
+# that kind can be created below: how an administrator disables them,
+# confined to the test.
+NO_NAMESPACES = r"""
 import ctypes, os, sys
-uid, gid, argv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+kind, uid, gid, argv = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 r1, w1 = os.pipe()
 r2, w2 = os.pipe()
 pid = os.fork()
@@ -439,7 +440,7 @@ if pid == 0:
         os._exit(90)
     os.write(w1, b"u")
     os.read(r2, 1)
-    with open("/proc/sys/user/max_user_namespaces", "w") as f:
+    with open(f"/proc/sys/user/max_{kind}_namespaces", "w") as f:
         f.write("0")
     os.setgroups([])
     os.setresgid(gid, gid, gid)
@@ -454,13 +455,17 @@ sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
 """
 
 
-def run_without_userns(workdir, argv, compatibility):
+def run_without_namespaces(kind, workdir, argv, compatibility, *options):
     user = identity_for("user")
     text = policy_yaml(read_only=SYSTEM_READ_ONLY + ["/proc"], read_write=["/dev/null"],
                        include_workdir=True, compatibility=compatibility)
-    return run_lockshell(["run", "--", *[str(a) for a in argv]], policy_text=text,
+    return run_lockshell(["run", *options, "--", *[str(a) for a in argv]], policy_text=text,
                          workdir=workdir,
-                         outer=[sys.executable, "-c", NO_USERNS, user.uid, user.gid])
+                         outer=[sys.executable, "-c", NO_NAMESPACES, kind, user.uid, user.gid])
+
+
+def run_without_userns(workdir, argv, compatibility):
+    return run_without_namespaces("user", workdir, argv, compatibility)
 
 
 @pytest.fixture
@@ -490,6 +495,29 @@ def test_without_user_namespaces_hard_requirement_is_125(user_workdir):
     assert len(errors) == 1, describe(proc)
     assert "user.max_user_namespaces is 0" in errors[0], describe(proc)
     assert "hard_requirement" in errors[0], describe(proc)
+
+
+# --- without network namespaces --------------------------------------------------------
+
+@pytest.mark.parametrize("compatibility", ["best_effort", "hard_requirement"])
+def test_without_network_namespaces_network_none_fails_closed(user_workdir, compatibility):
+    """Where no network namespace can be created, `--network none` (the
+    default here) is never given up: 125 with one error naming the syscall
+    and the way out, in either compatibility mode, and nothing of the
+    sandbox is left running; `--network host` runs."""
+    mark = unique_seconds(1)[0]
+    proc = run_without_namespaces("net", user_workdir, ["/bin/sleep", mark], compatibility)
+    assert proc.returncode == 125, describe(proc)
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("lockshell: error: ")]
+    assert len(errors) == 1, describe(proc)
+    assert "unshare(CLONE_NEWNET)" in errors[0], describe(proc)
+    assert "user.max_net_namespaces" in errors[0], describe(proc)
+    assert "No space left on device" in errors[0], describe(proc)
+    assert processes_with_arg(mark) == [], describe(proc)
+    proc = run_without_namespaces("net", user_workdir, sh("hostname"), compatibility,
+                                  "--network", "host")
+    assert proc.returncode == 0, describe(proc)
+    assert proc.stdout.strip() == "lockshell", describe(proc)
 
 
 # --- the launch log ----------------------------------------------------------------

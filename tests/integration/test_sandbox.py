@@ -31,7 +31,7 @@ from conftest import (
     write_policy,
 )
 from test_gpu_standin import gpu_tree, privdev_script  # noqa: F401 (fixtures)
-from test_isolation import NO_USERNS
+from test_isolation import NO_NAMESPACES
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SCRATCH_PARENT = "/var/tmp"  # outside the sandbox's private /tmp
@@ -604,7 +604,7 @@ def without_userns(sandboxes, args, policy):
     who = sandboxes.identity
     return run_lockshell(["sandbox", "create", "-p", policy] + args, as_user="root",
                          env=sandboxes.env,
-                         outer=[sys.executable, "-c", NO_USERNS, who.uid, who.gid])
+                         outer=[sys.executable, "-c", NO_NAMESPACES, "user", who.uid, who.gid])
 
 
 def test_without_user_namespaces_sandbox_runs_on_landlock_alone(user_sandboxes, make_scratch):
