@@ -1,5 +1,6 @@
 /* PID 1 of a sandbox, the namespace's init: builds the sandbox's other
- * namespaces and its mounts, forks the workload into them, then reaps every
+ * namespaces and its mounts, prepares the workload, joins the network
+ * namespace the supervisor made, vforks the workload, then reaps every
  * process of the sandbox, forwards the supervisor's signals to the workload
  * and reports its stops and its end to the supervisor. Without a workload it
  * reaps until asked to stop. When it exits, the kernel kills every other

@@ -142,8 +142,8 @@ static bool isolation_wanted(const struct launch *l)
 
 /* What the supervisor settles before fork: whether to isolate, and the
  * isolation spec (also for a sandbox joined, whose namespaces it names).
- * The workload prepares its identity, seccomp filter, environment and
- * Landlock rules itself. */
+ * The workload's identity, seccomp filter, environment and Landlock rules
+ * are prepared inside the sandbox (launch_workload_prepare()). */
 static int prepare(const struct launch *l, struct prepared *p, struct error *err)
 {
 	log_effective(l->eff);

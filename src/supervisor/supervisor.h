@@ -6,22 +6,26 @@
  *   supervisor: become a child subreaper, block the forwarded signals,
  *           then namespaces_enter_user_pid() (isolate: user namespace when
  *           rootless, PID namespace) or, for `sandbox exec`,
- *           namespaces_join_user_pid() into a running sandbox; fork;
+ *           namespaces_join_user_pid() into a running sandbox; fork; then,
+ *           with network none, create the network namespace while PID 1
+ *           builds the mounts and hand PID 1 an fd of it;
  *   PID 1 (isolate): die with the supervisor, own process group,
- *           namespaces_enter_rest() (IPC, UTS, network) and mounts_setup()
- *           (private /dev, /proc, /tmp), fork the workload into them; then
- *           reap every process of the sandbox, forward the signals the
- *           supervisor sends it to the workload's process group, report the
- *           workload's stops and wait status to the supervisor, and exit
- *           with the workload. Its exit ends every process of the sandbox;
- *   workload: own process group (and the terminal's foreground), resolve
- *           its identity, take the seccomp filter, build the environment,
- *           for `sandbox exec` join the sandbox's mount, IPC, UTS (and
- *           network) namespaces, prepare the Landlock rules (inside the
- *           sandbox's mounts: rules bind to the inodes of its own /proc,
- *           /dev and /tmp), drop privileges, die with its parent, chdir,
- *           no_new_privs, no core dumps, not dumpable, enforce Landlock,
- *           close inherited fds, restore signals, load seccomp (last), exec.
+ *           namespaces_enter_rest() (IPC, UTS) and mounts_setup() (private
+ *           /dev, /proc, /tmp, /run, read-only view); prepare the workload
+ *           (identity, bounding set dropped as root, seccomp filter,
+ *           environment, Landlock rules: inside the sandbox's mounts, since
+ *           rules bind to the inodes of its own /proc, /dev and /tmp); join
+ *           the network namespace; vfork the workload; then reap every
+ *           process of the sandbox, forward the signals the supervisor sends
+ *           it to the workload's process group, report the workload's stops
+ *           and wait status to the supervisor, and exit with the workload.
+ *           Its exit ends every process of the sandbox;
+ *   workload: own process group (and the terminal's foreground); for
+ *           `sandbox exec` join the sandbox's mount, IPC, UTS (and network)
+ *           namespaces and prepare as PID 1 does above; drop privileges, die
+ *           with its parent, chdir, no_new_privs, no core dumps, not
+ *           dumpable, enforce Landlock, close inherited fds, restore
+ *           signals, load seccomp (last), exec.
  * Without isolation (user namespaces unavailable to an ordinary user under
  * best_effort) the supervisor forks the workload directly. Every failure
  * before exec reaches the supervisor as one report on a CLOEXEC pipe. */
