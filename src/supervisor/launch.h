@@ -35,7 +35,8 @@ struct prepared {
 	bool take_terminal;
 	struct sigaction saved_sigttou;
 	sigset_t saved_mask;
-	int report_fd; /* the write end of the CLOEXEC error pipe */
+	int report_fd;	    /* the write end of the CLOEXEC error pipe */
+	int report_read_fd; /* its read end, the supervisor's: closed in the child */
 	int init_fd;   /* PID 1's end of its channel to the supervisor */
 };
 

@@ -300,6 +300,7 @@ static int fork_first(const struct launch *l, struct prepared *p, struct supervi
 		closep(&s->signal_fd);
 		closep(&s->timer_fd);
 		closep(&s->init_fd);
+		closep(&p->report_read_fd);
 		if (p->isolate)
 			init_main(l, p);
 		child_main(l, p);
@@ -352,7 +353,7 @@ static int parent_start(const struct launch *l, struct prepared *p, struct super
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return error_set_errno(err, errno, "pipe2");
 	p->report_fd = fds[1];
-	_cleanup_close_ int report_read = fds[0];
+	_cleanup_close_ int report_read = p->report_read_fd = fds[0];
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		return error_set_errno(err, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -392,7 +393,8 @@ static void log_launched(const struct launch *l, const struct supervisor *s)
 int supervisor_start(const struct launch *l, struct supervisor *ret, struct error *err)
 {
 	_cleanup_(prepared_free) struct prepared p = {
-	    .join_pidfd = -1, .parent_pidfd = -1, .report_fd = -1, .init_fd = -1};
+	    .join_pidfd = -1, .parent_pidfd = -1, .report_fd = -1, .report_read_fd = -1,
+	    .init_fd = -1};
 	struct supervisor s = {
 	    .signal_fd = -1, .timer_fd = -1, .init_fd = -1, .kill_after_s = l->kill_after_s};
 	int r;

@@ -7,6 +7,7 @@ as an unprivileged user; each checks what the kernel answered inside."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -411,6 +412,32 @@ def test_killing_the_supervisor_ends_every_sandbox_process(identity, workdir):
     finally:
         os.unlink(policy_file)
         kill_all(inside)
+
+
+def test_pid1_holds_only_its_own_descriptors(identity, workdir):
+    """Once the workload runs, PID 1 keeps its signalfd, the pidfd its
+    workload watches and its channel to the supervisor, besides stdio:
+    nothing it prepared for the workload (the Landlock ruleset, the network
+    namespace's fd) and no end of the launch's error pipe."""
+    mark = unique_seconds(1)[0]
+    policy_file = write_policy(POLICY)
+    try:
+        p = subprocess.Popen(identity.prefix + [str(LOCKSHELL), "run", "-p", policy_file, "-w",
+                                                str(workdir), "--", *sh(f"echo ready; "
+                                                                         f"exec /bin/sleep {mark}")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "ready", p.stderr.read()
+        init = children(p.pid)
+        assert len(init) == 1, init
+        fds = os.listdir(f"/proc/{init[0]}/fd")
+        held = sorted(re.sub(r":\[\d+\]$", "", os.readlink(f"/proc/{init[0]}/fd/{fd}"))
+                      for fd in fds if int(fd) > 2)
+        assert held == ["anon_inode:[pidfd]", "anon_inode:[signalfd]", "socket"], held
+    finally:
+        p.kill()
+        p.wait(timeout=10)
+        os.unlink(policy_file)
+        kill_all(processes_with_arg(mark))
 
 
 def test_workload_exit_ends_the_sandbox(identity, workdir):
