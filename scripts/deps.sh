@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(build-essential pkg-config clang libyaml-dev libseccomp-dev libjansson-dev
 	libcap-dev libcmocka-dev python3-pytest libclang-rt-14-dev llvm tmux util-linux
-	cppcheck clang-tidy valgrind)
+	cppcheck clang-tidy valgrind strace)
 
 missing() {
 	local pkg
