@@ -369,17 +369,19 @@ int creds_resolve(const char *run_as_user, const char *run_as_group, uid_t invok
 	return 0;
 }
 
-/* Drops only what is still there: each drop commits new credentials. */
+/* Drops only what is still there (each drop commits new credentials), and
+ * reads each dropped one back. */
 static int bounding_set_drop(int last_cap, struct error *err)
 {
-	for (int cap = 0; cap <= last_cap; cap++)
-		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0 &&
-		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+	for (int cap = 0; cap <= last_cap; cap++) {
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			return error_set_errno(err, errno, "prctl(PR_CAPBSET_DROP, %d)", cap);
-	for (int cap = 0; cap <= last_cap; cap++)
 		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0)
 			return error_set(err, EPERM, "capability %d still in the bounding set",
 					 cap);
+	}
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,64 @@ bool launch_parent_exited(const struct prepared *p)
 	struct pollfd pfd = {.fd = p->parent_pidfd, .events = POLLIN};
 
 	return poll(&pfd, 1, 0) > 0;
+}
+
+/* One init_message carrying one fd (SCM_RIGHTS), either direction. */
+struct fd_message {
+	struct init_message m;
+	struct iovec iov;
+	struct msghdr msg;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control; /* last: clang sees a variable size in CMSG_SPACE */
+};
+
+static struct cmsghdr *fd_message_init(struct fd_message *f, int kind)
+{
+	*f = (struct fd_message){.m = {.kind = kind}};
+	f->iov = (struct iovec){.iov_base = &f->m, .iov_len = sizeof(f->m)};
+	f->msg = (struct msghdr){.msg_iov = &f->iov,
+				 .msg_iovlen = 1,
+				 .msg_control = f->control.buf,
+				 .msg_controllen = sizeof(f->control.buf)};
+	return CMSG_FIRSTHDR(&f->msg);
+}
+
+int launch_fd_send(int channel, int kind, int fd)
+{
+	struct fd_message f;
+	struct cmsghdr *cmsg = fd_message_init(&f, kind);
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	return sendmsg(channel, &f.msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int launch_fd_receive(int channel, int kind, const char *what, struct error *err)
+{
+	struct fd_message f;
+	struct cmsghdr *cmsg;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	fd_message_init(&f, -1);
+	do
+		n = recvmsg(channel, &f.msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return error_set_errno(err, errno, "receiving the %s", what);
+	cmsg = CMSG_FIRSTHDR(&f.msg);
+	if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
+	    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	if (n == 0)
+		return error_set(err, ESRCH, "the supervisor exited during the launch");
+	if (n != sizeof(f.m) || f.m.kind != kind || fd < 0)
+		return error_set(err, EPROTO, "no %s from the supervisor", what);
+	return TAKE_FD(fd);
 }
 
 noreturn void child_report_exit(int fd, int exit_code, const struct error *err)

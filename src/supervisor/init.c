@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -55,33 +54,10 @@ static int init_setup(struct prepared *p, struct error *err)
  * message on the channel. */
 static int init_network_join(int channel, struct error *err)
 {
-	struct init_message m = {0};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control = {0};
-	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf)};
-	struct cmsghdr *cmsg;
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
+	_cleanup_close_ int fd = launch_fd_receive(channel, INIT_NETWORK, "network namespace", err);
 
-	do
-		n = recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return error_set_errno(err, errno, "receiving the network namespace");
-	cmsg = CMSG_FIRSTHDR(&msg);
-	if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
-	    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-	if (n == 0)
-		return error_set(err, ESRCH, "the supervisor exited during the launch");
-	if (n != sizeof(m) || m.kind != INIT_NETWORK || fd < 0)
-		return error_set(err, EPROTO, "no network namespace from the supervisor");
+	if (fd < 0)
+		return fd;
 	return namespaces_net_join(fd, err);
 }
 

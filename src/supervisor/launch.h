@@ -73,6 +73,13 @@ int launch_parent_pidfd_open(struct prepared *p, struct error *err);
  * forked it has already exited. */
 bool launch_parent_exited(const struct prepared *p);
 
+/* Over the channel between the supervisor and PID 1: a message of `kind`
+ * carrying `fd`; 0 or a negative errno. */
+int launch_fd_send(int channel, int kind, int fd);
+/* Waits for that message; returns the fd (close-on-exec), or a negative
+ * errno with err naming `what` (or the supervisor's exit). */
+int launch_fd_receive(int channel, int kind, const char *what, struct error *err);
+
 noreturn void child_report_exit(int fd, int exit_code, const struct error *err);
 /* The workload's identity, seccomp filter, environment and Landlock rules,
  * prepared inside the finished sandbox: by PID 1 for a new sandbox (its

@@ -316,28 +316,15 @@ static int fork_first(const struct launch *l, struct prepared *p, struct supervi
  * supervisor stays in that namespace; it needs no network. */
 static int network_hand_over(const struct supervisor *s, struct error *err)
 {
-	struct init_message m = {.kind = INIT_NETWORK};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control = {0};
-	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf)};
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
 	_cleanup_close_ int fd = namespaces_net_create(err);
+	int r;
 
 	if (fd < 0)
 		return fd;
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	r = launch_fd_send(s->init_fd, INIT_NETWORK, fd);
 	/* A PID 1 already gone has reported why on the error pipe. */
-	if (sendmsg(s->init_fd, &msg, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
-		return error_set_errno(err, errno, "handing the network namespace to PID 1");
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+		return error_set_errno(err, -r, "handing the network namespace to PID 1");
 	return 0;
 }
 

@@ -145,6 +145,19 @@ def unix_listener(path=None, abstract=None):
         s.close()
 
 
+@contextmanager
+def host_socket_in(parent):
+    """A listening unix socket "s" in a fresh directory (mode 0755) under
+    parent: (its directory, its path, the listener)."""
+    d = Path(tempfile.mkdtemp(prefix="lockshell-sock-", dir=parent))
+    try:
+        os.chmod(d, 0o755)
+        with unix_listener(path=d / "s") as listener:
+            yield d, d / "s", listener
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def pending(listener):
     n = 0
     while True:
@@ -548,41 +561,29 @@ def test_abstract_socket_to_host_refused(tree):
 def test_pathname_socket_in_host_tmp_hidden(tree):
     """A socket in the host's /tmp (an X server's, an ssh agent's) is not in
     the sandbox's private /tmp."""
-    d = Path(tempfile.mkdtemp(prefix="lockshell-sock-", dir="/tmp"))
-    try:
-        os.chmod(d, 0o755)
-        sock = d / "s"
-        with unix_listener(path=sock) as listener:
-            got = attempt(tree, [("c", [probe("unix-probe"), "connect-path", sock])])
-            assert got("c") == "ENOENT", describe(got.proc)
-            assert pending(listener) == 0
-            control = bare(tree, [("c", [probe("unix-probe"), "connect-path", sock])])
-            assert control("c") == "ok", describe(control.proc)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    with host_socket_in("/tmp") as (_, sock, listener):
+        got = attempt(tree, [("c", [probe("unix-probe"), "connect-path", sock])])
+        assert got("c") == "ENOENT", describe(got.proc)
+        assert pending(listener) == 0
+        control = bare(tree, [("c", [probe("unix-probe"), "connect-path", sock])])
+        assert control("c") == "ok", describe(control.proc)
 
 
 def test_pathname_socket_in_host_run_hidden(tree):
     """A socket under the host's /run (the system bus, a container engine's,
     a user's session bus in /run/user/UID) is not in the sandbox's private
     /run; one the policy lists is kept and reachable."""
-    d = Path(tempfile.mkdtemp(prefix="lockshell-sock-", dir="/run"))
-    try:
-        os.chmod(d, 0o755)
-        sock = d / "s"
-        with unix_listener(path=sock) as listener:
-            control = bare(tree, [("c", [probe("unix-probe"), "connect-path", sock])])
-            assert control("c") == "ok", describe(control.proc)
-            assert pending(listener) == 1
-            got = attempt(tree, [("c", [probe("unix-probe"), "connect-path", sock])])
-            assert got("c") == "ENOENT", describe(got.proc)
-            assert pending(listener) == 0
-            listed = attempt(tree, [("c", [probe("unix-probe"), "connect-path", sock])],
-                             policy_text=tree.policy(read_only=[str(d)]))
-            assert listed("c") == "ok", describe(listed.proc)
-            assert pending(listener) == 1
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    with host_socket_in("/run") as (d, sock, listener):
+        control = bare(tree, [("c", [probe("unix-probe"), "connect-path", sock])])
+        assert control("c") == "ok", describe(control.proc)
+        assert pending(listener) == 1
+        got = attempt(tree, [("c", [probe("unix-probe"), "connect-path", sock])])
+        assert got("c") == "ENOENT", describe(got.proc)
+        assert pending(listener) == 0
+        listed = attempt(tree, [("c", [probe("unix-probe"), "connect-path", sock])],
+                         policy_text=tree.policy(read_only=[str(d)]))
+        assert listed("c") == "ok", describe(listed.proc)
+        assert pending(listener) == 1
 
 
 def test_known_limit_pathname_socket_to_host_reachable(tree):
