@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,7 +165,9 @@ static int enter_uts_namespace(const char *hostname, struct error *err)
 	return 0;
 }
 
-static int enter_net_namespace(struct error *err)
+static int net_creation_start(struct net_creation *c, struct error *err);
+
+static int unshare_net(struct error *err)
 {
 	if (unshare(CLONE_NEWNET) < 0) {
 		int code = errno;
@@ -173,7 +177,14 @@ static int enter_net_namespace(struct error *err)
 							"--network host shares the host's instead)"
 						      : "");
 	}
-	return network_loopback_up(err);
+	return 0;
+}
+
+static int enter_net_namespace(struct error *err)
+{
+	int r = unshare_net(err);
+
+	return r < 0 ? r : network_loopback_up(err);
 }
 
 int network_loopback_up(struct error *err)
@@ -191,7 +202,8 @@ int network_loopback_up(struct error *err)
 	return 0;
 }
 
-int namespaces_enter_user_pid(const struct isolation_spec *spec, struct error *err)
+int namespaces_enter_user_pid(const struct isolation_spec *spec, struct net_creation *net,
+			      struct error *err)
 {
 	int r;
 
@@ -200,9 +212,16 @@ int namespaces_enter_user_pid(const struct isolation_spec *spec, struct error *e
 		if (r < 0)
 			return r;
 	}
+	if (net && spec->net_none) {
+		r = net_creation_start(net, err);
+		if (r < 0)
+			return r;
+	}
 	r = unshare_one(CLONE_NEWPID, "CLONE_NEWPID", err);
-	if (r < 0)
+	if (r < 0) {
+		namespaces_net_create_abandon(net);
 		return r;
+	}
 	log_info("namespaces", "namespaces: %spid", spec->user_ns ? "user, " : "");
 	return 0;
 }
@@ -222,9 +241,10 @@ int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err)
 	return 0;
 }
 
-int namespaces_net_create(struct error *err)
+/* Loopback up in the caller's (new) network namespace, then an fd of it. */
+static int net_namespace_open(struct error *err)
 {
-	int r = enter_net_namespace(err);
+	int r = network_loopback_up(err);
 	int fd;
 
 	if (r < 0)
@@ -233,6 +253,90 @@ int namespaces_net_create(struct error *err)
 	if (fd < 0)
 		return error_set_errno(err, errno, "open /proc/thread-self/ns/net");
 	return fd;
+}
+
+/* The thread moves itself alone into the new namespace, and opens no
+ * descriptor (the loopback's socket, the namespace's fd) until the launching
+ * process has forked: its child would inherit them. It calls nothing that
+ * takes a lock of the C library, so that fork() is safe. */
+static void *net_creation_thread(void *arg)
+{
+	struct net_creation *c = arg;
+	int r = unshare_net(&c->err);
+
+	while (sem_wait(&c->forked) < 0 && errno == EINTR)
+		;
+	if (r >= 0)
+		c->fd = net_namespace_open(&c->err);
+	return NULL;
+}
+
+/* Before unshare(CLONE_NEWPID): the kernel refuses a new thread to a
+ * process whose children go to another PID namespace than its own.
+ *
+ * The thread runs on the CPU the launching process is on, which blocks soon
+ * after its fork, so that the scheduler puts PID 1 on another CPU. Left to
+ * the scheduler, PID 1 and the thread often share one CPU while the other
+ * idles: a task that has just run counts as cache-hot and stays put (on a
+ * two-CPU machine that cost 0.2 to 1 ms a launch). Where that affinity is
+ * refused, the thread runs wherever the scheduler puts it. */
+static int net_creation_start(struct net_creation *c, struct error *err)
+{
+	pthread_attr_t attr;
+	cpu_set_t here;
+	int cpu = sched_getcpu();
+	bool pinned = false;
+	int r = 0;
+
+	*c = (struct net_creation){.fd = -1};
+	if (sem_init(&c->forked, 0, 0) < 0)
+		return error_set_errno(err, errno, "sem_init");
+	if (cpu >= 0 && pthread_attr_init(&attr) == 0) {
+		CPU_ZERO(&here);
+		CPU_SET(cpu, &here);
+		pinned = pthread_attr_setaffinity_np(&attr, sizeof(here), &here) == 0 &&
+			 pthread_create(&c->thread, &attr, net_creation_thread, c) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (!pinned)
+		r = pthread_create(&c->thread, NULL, net_creation_thread, c);
+	if (r != 0) {
+		sem_destroy(&c->forked);
+		return error_set_errno(err, r, "pthread_create, to create the network namespace");
+	}
+	c->started = true;
+	return 0;
+}
+
+void namespaces_net_create_forked(struct net_creation *c)
+{
+	if (c->started && !c->released) {
+		sem_post(&c->forked);
+		c->released = true;
+	}
+}
+
+int namespaces_net_create_finish(struct net_creation *c, struct error *err)
+{
+	if (!c->started)
+		return error_set(err, EINVAL, "no network namespace is being created");
+	namespaces_net_create_forked(c);
+	pthread_join(c->thread, NULL);
+	sem_destroy(&c->forked);
+	c->started = false;
+	if (c->fd < 0)
+		*err = c->err;
+	return c->fd;
+}
+
+void namespaces_net_create_abandon(struct net_creation *c)
+{
+	int fd;
+
+	if (!c || !c->started)
+		return;
+	fd = namespaces_net_create_finish(c, &(struct error){0});
+	closep(&fd);
 }
 
 int namespaces_net_join(int fd, struct error *err)
@@ -245,7 +349,7 @@ int namespaces_net_join(int fd, struct error *err)
 
 int namespaces_enter(const struct isolation_spec *spec, struct error *err)
 {
-	int r = namespaces_enter_user_pid(spec, err);
+	int r = namespaces_enter_user_pid(spec, NULL, err);
 
 	if (r >= 0)
 		r = namespaces_enter_rest(spec, err);

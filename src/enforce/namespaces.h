@@ -36,6 +36,8 @@
 #pragma once
 
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -94,15 +96,31 @@ int namespaces_enter(const struct isolation_spec *spec, struct error *err);
  * in two processes at once: the user namespace (spec.user_ns) and the PID
  * namespace in the launching process; then IPC and UTS (hostname) in PID 1,
  * before mounts_setup(); and the network namespace (spec.net_none), which
- * takes as long to create as all the mounts together, made by the launching
- * process meanwhile with namespaces_net_create() and joined by PID 1 with
+ * takes the kernel as long to create as all the mounts together: with `net`
+ * given, namespaces_enter_user_pid() starts a thread that creates it, and
+ * the launching process forks PID 1 meanwhile, takes the namespace with
+ * namespaces_net_create_finish() and hands it to PID 1, which joins it with
  * namespaces_net_join(). The launching process stays outside every other
  * namespace of the sandbox. Same results. */
-int namespaces_enter_user_pid(const struct isolation_spec *spec, struct error *err);
+struct net_creation {
+	pthread_t thread;
+	sem_t forked;  /* posted once the launching process has forked */
+	bool started;  /* the thread runs, or has run, and is not joined */
+	bool released; /* `forked` posted */
+	int fd;
+	struct error err;
+};
+int namespaces_enter_user_pid(const struct isolation_spec *spec, struct net_creation *net,
+			      struct error *err);
 int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err);
-/* Moves the caller into a new network namespace with loopback up and
- * returns a file descriptor of it (O_CLOEXEC), or a negative errno. */
-int namespaces_net_create(struct error *err);
+/* Tells the thread that the launching process has forked PID 1; until then
+ * it opens no descriptor that PID 1 would inherit. */
+void namespaces_net_create_forked(struct net_creation *c);
+/* Waits for the thread namespaces_enter_user_pid() started and returns the
+ * namespace's fd (O_CLOEXEC), or a negative errno with err set. */
+int namespaces_net_create_finish(struct net_creation *c, struct error *err);
+/* The same on a failed launch, the fd closed; nothing when none started. */
+void namespaces_net_create_abandon(struct net_creation *c);
 /* Joins the network namespace `fd` refers to. */
 int namespaces_net_join(int fd, struct error *err);
 /* The CLONE_NEW* flags of the namespaces namespaces_enter_rest() and

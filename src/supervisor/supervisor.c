@@ -246,7 +246,8 @@ static int timer_arm(int fd, double seconds)
 /* New user and PID namespaces (PID 1 creates the others), or (`sandbox
  * exec`) those of a running sandbox. Where user namespaces turn out to be
  * unavailable, best_effort goes on without isolation after a warning. */
-static int namespaces_prepare(const struct launch *l, struct prepared *p, struct error *err)
+static int namespaces_prepare(const struct launch *l, struct prepared *p, struct net_creation *net,
+			      struct error *err)
 {
 	int r;
 
@@ -259,7 +260,7 @@ static int namespaces_prepare(const struct launch *l, struct prepared *p, struct
 	}
 	if (!p->isolate)
 		return 0;
-	r = namespaces_enter_user_pid(&p->spec, err);
+	r = namespaces_enter_user_pid(&p->spec, net, err);
 	if (r != NAMESPACES_USERNS_UNAVAILABLE)
 		return r;
 	if (l->eff->compat == COMPAT_HARD_REQUIREMENT || !l->argv)
@@ -310,13 +311,14 @@ static int fork_first(const struct launch *l, struct prepared *p, struct supervi
 	return 0;
 }
 
-/* The sandbox's network namespace (--network none), created here while
- * PID 1 builds the mounts, and handed over to PID 1, which joins it before
- * it forks the workload: the two costliest steps of the launch overlap. The
- * supervisor stays in that namespace; it needs no network. */
-static int network_hand_over(const struct supervisor *s, struct error *err)
+/* The sandbox's network namespace (--network none), created by a thread of
+ * the supervisor while it forks PID 1 and PID 1 builds the mounts, and
+ * handed over to PID 1, which joins it before it forks the workload: the
+ * two costliest steps of the launch overlap. */
+static int network_hand_over(const struct supervisor *s, struct net_creation *net,
+			     struct error *err)
 {
-	_cleanup_close_ int fd = namespaces_net_create(err);
+	_cleanup_close_ int fd = namespaces_net_create_finish(net, err);
 	int r;
 
 	if (fd < 0)
@@ -329,7 +331,7 @@ static int network_hand_over(const struct supervisor *s, struct error *err)
 }
 
 static int parent_start(const struct launch *l, struct prepared *p, struct supervisor *s,
-			struct error *err)
+			struct net_creation *net, struct error *err)
 {
 	int fds[2];
 	int r;
@@ -349,16 +351,19 @@ static int parent_start(const struct launch *l, struct prepared *p, struct super
 	r = signals_block(&p->saved_mask, &s->signal_fd, err);
 	if (r < 0)
 		return r;
-	r = namespaces_prepare(l, p, err);
+	r = namespaces_prepare(l, p, net, err);
 	if (r < 0)
 		return r;
 	r = fork_first(l, p, s, err);
-	if (r < 0)
+	namespaces_net_create_forked(net);
+	if (r < 0) {
+		namespaces_net_create_abandon(net);
 		return r;
+	}
 	close(TAKE_FD(p->report_fd));
 	if (p->isolate)
 		close(TAKE_FD(p->init_fd));
-	if (p->isolate && p->spec.net_none && network_hand_over(s, err) < 0) {
+	if (net->started && network_hand_over(s, net, err) < 0) {
 		kill(s->pid, SIGKILL);
 		waitpid(s->pid, NULL, 0);
 		return -err->code;
@@ -384,6 +389,7 @@ int supervisor_start(const struct launch *l, struct supervisor *ret, struct erro
 	    .init_fd = -1};
 	struct supervisor s = {
 	    .signal_fd = -1, .timer_fd = -1, .init_fd = -1, .kill_after_s = l->kill_after_s};
+	struct net_creation net = {.fd = -1};
 	int r;
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -391,7 +397,7 @@ int supervisor_start(const struct launch *l, struct supervisor *ret, struct erro
 	r = prepare(l, &p, err);
 	if (r < 0)
 		return r; /* NOLINT(clang-analyzer-unix.Malloc): prepared_free frees it */
-	r = parent_start(l, &p, &s, err);
+	r = parent_start(l, &p, &s, &net, err);
 	if (r != 0) {
 		supervisor_close(&s);
 		return r;
