@@ -6,9 +6,10 @@
  *   supervisor: become a child subreaper, block the forwarded signals,
  *           then namespaces_enter_user_pid() (isolate: user namespace when
  *           rootless, PID namespace) or, for `sandbox exec`,
- *           namespaces_join_user_pid() into a running sandbox; fork; then,
- *           with network none, create the network namespace while PID 1
- *           builds the mounts and hand PID 1 an fd of it;
+ *           namespaces_join_user_pid() into a running sandbox (with
+ *           network none, a thread of the supervisor starts creating the
+ *           network namespace between the two); fork; then take that
+ *           namespace from the thread and hand PID 1 an fd of it;
  *   PID 1 (isolate): die with the supervisor, own process group,
  *           namespaces_enter_rest() (IPC, UTS) and mounts_setup() (private
  *           /dev, /proc, /tmp, /run, read-only view); prepare the workload
