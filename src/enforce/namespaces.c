@@ -272,34 +272,15 @@ static void *net_creation_thread(void *arg)
 }
 
 /* Before unshare(CLONE_NEWPID): the kernel refuses a new thread to a
- * process whose children go to another PID namespace than its own.
- *
- * The thread runs on the CPU the launching process is on, which blocks soon
- * after its fork, so that the scheduler puts PID 1 on another CPU. Left to
- * the scheduler, PID 1 and the thread often share one CPU while the other
- * idles: a task that has just run counts as cache-hot and stays put (on a
- * two-CPU machine that cost 0.2 to 1 ms a launch). Where that affinity is
- * refused, the thread runs wherever the scheduler puts it. */
+ * process whose children go to another PID namespace than its own. */
 static int net_creation_start(struct net_creation *c, struct error *err)
 {
-	pthread_attr_t attr;
-	cpu_set_t here;
-	int cpu = sched_getcpu();
-	bool pinned = false;
-	int r = 0;
+	int r;
 
 	*c = (struct net_creation){.fd = -1};
 	if (sem_init(&c->forked, 0, 0) < 0)
 		return error_set_errno(err, errno, "sem_init");
-	if (cpu >= 0 && pthread_attr_init(&attr) == 0) {
-		CPU_ZERO(&here);
-		CPU_SET(cpu, &here);
-		pinned = pthread_attr_setaffinity_np(&attr, sizeof(here), &here) == 0 &&
-			 pthread_create(&c->thread, &attr, net_creation_thread, c) == 0;
-		pthread_attr_destroy(&attr);
-	}
-	if (!pinned)
-		r = pthread_create(&c->thread, NULL, net_creation_thread, c);
+	r = pthread_create(&c->thread, NULL, net_creation_thread, c);
 	if (r != 0) {
 		sem_destroy(&c->forked);
 		return error_set_errno(err, r, "pthread_create, to create the network namespace");
