@@ -12,9 +12,12 @@ make -s build/lockshell >/dev/null
 ls=$PWD/build/lockshell
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+# The floor of any launcher that stays to supervise: fork, exec, wait.
+${CC:-cc} -O2 -static -o "$out/launch-floor" bench/launch-floor.c
 
 hyperfine -N --warmup 20 --runs "$runs" --export-json "$out/startup.json" \
 	-n bare '/bin/true' \
+	-n 'fork+exec floor' "$out/launch-floor /bin/true" \
 	-n 'lockshell run (full isolation)' "$ls run -- /bin/true" \
 	-n 'lockshell run --network host' "$ls run --network host -- /bin/true" \
 	-n 'bwrap dev-bind' 'bwrap --dev-bind / / /bin/true' \
