@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "policy/policy.h"
 
 struct command {
 	const char *name;
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
 	enum log_level level = LOG_WARNING;
 	int i;
 
+	policy_json_seed();
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *arg = argv[i];
 		const char *value = NULL;

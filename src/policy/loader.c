@@ -455,7 +455,7 @@ static int read_policy_file(const char *path, char **ret, size_t *ret_size, stru
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, cap;
 	struct stat st;
 
 	if (fd < 0)
@@ -474,12 +474,24 @@ static int read_policy_file(const char *path, char **ret, size_t *ret_size, stru
 			 (long long)st.st_size);
 		return -EFBIG;
 	}
-	buf = malloc(POLICY_FILE_MAX_BYTES + 1);
+	/* Room for the size fstat() saw and one byte more, to see the end of
+	 * the file; a file that grows meanwhile gets up to the limit. */
+	cap = (size_t)st.st_size + 1;
+	buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
 	while (len <= POLICY_FILE_MAX_BYTES) {
-		ssize_t n = read(fd, buf + len, POLICY_FILE_MAX_BYTES + 1 - len);
+		ssize_t n;
 
+		if (len == cap) {
+			char *bigger = realloc(buf, POLICY_FILE_MAX_BYTES + 1);
+
+			if (!bigger)
+				return -ENOMEM;
+			buf = bigger;
+			cap = POLICY_FILE_MAX_BYTES + 1;
+		}
+		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

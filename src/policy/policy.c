@@ -5,8 +5,10 @@
 #include "policy/policy.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "policy/loader.h"
 #include "policy/network.h"
@@ -97,6 +99,15 @@ void network_middlewares_free(struct network_middleware *mw, size_t n)
 		path_list_free(&mw[i].exclude);
 	}
 	free(mw);
+}
+
+void policy_json_seed(void)
+{
+	size_t seed = 0;
+
+	/* A seed of 0 lets the library pick one itself, as on a failure here. */
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
+		json_object_seed(seed);
 }
 
 void policy_free(struct policy *p)

@@ -76,6 +76,11 @@ struct policy {
 #define POLICY_DEFAULT_NAME "<default>"
 
 void policy_free(struct policy *p);
+
+/* Seeds the hash function of the JSON objects the loader builds from
+ * getrandom(): left to itself, the JSON library opens and reads
+ * /dev/urandom when it makes its first object. Call once, first. */
+void policy_json_seed(void);
 /* True for the built-in default policy, whose portable path list names
  * directories (such as /app) that many hosts lack. */
 bool policy_is_default(const struct policy *p);

@@ -622,6 +622,13 @@ static void test_files(void **state)
 	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
 	assert_int_equal(mkfifo(fifo, 0644), 0);
 	expect_file_error(fifo, -EINVAL, "the policy is not a regular file");
+	/* A regular file whose size stat() gives as 0 is read to its end:
+	 * "Linux\n" is a scalar, not an empty file. */
+	assert_int_equal(policy_load_file("/proc/sys/kernel/ostype", &p, &d), -EINVAL);
+	assert_int_equal(d.n_errors, 1);
+	diag_format(&d, 0, path, sizeof(path));
+	assert_non_null(strstr(path, "ostype:1:1: error: a policy is a mapping"));
+	diag_free(&d);
 
 	snprintf(big, sizeof(big), "%s/big.yaml", dir);
 	text = malloc(POLICY_FILE_MAX_BYTES + 1);
