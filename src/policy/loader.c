@@ -98,6 +98,22 @@ static int extract_strings(const json_t *arr, const struct tree_node *seq, struc
 	return 0;
 }
 
+/* The strings of a path list, from the tree (schema_convert_policy()
+ * reported whatever else it holds). */
+static int extract_paths(const struct tree_node *seq, struct path_list *ret)
+{
+	if (!seq || seq->kind != TREE_SEQUENCE)
+		return 0;
+	for (size_t i = 0; i < seq->n_children; i++) {
+		const struct tree_node *item = seq->children[i];
+		int r = schema_is_string(item) ? path_list_push(ret, item->text, item->mark) : 0;
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int extract_filesystem(const json_t *doc, const struct tree_node *root, struct policy *p)
 {
 	const struct tree_node *n = tree_get(root, "filesystem_policy");
@@ -106,12 +122,13 @@ static int extract_filesystem(const json_t *doc, const struct tree_node *root, s
 
 	p->has_filesystem_policy = n != NULL;
 	p->include_workdir = n ? json_is_true(json_object_get(fs, "include_workdir")) : true;
-	r = extract_strings(json_object_get(fs, "read_only"), tree_get(n, "read_only"),
-			    &p->read_only);
+	/* Only from a filesystem_policy the schema took as a mapping. */
+	if (!fs)
+		return 0;
+	r = extract_paths(tree_get(n, "read_only"), &p->read_only);
 	if (r < 0)
 		return r;
-	return extract_strings(json_object_get(fs, "read_write"), tree_get(n, "read_write"),
-			       &p->read_write);
+	return extract_paths(tree_get(n, "read_write"), &p->read_write);
 }
 
 static int extract_settings(const json_t *doc, const struct tree_node *root, struct policy *p)
@@ -414,7 +431,7 @@ static int load_tree(const struct tree_node *root, struct policy *ret, struct di
 int policy_load_buffer(const char *name, const char *data, size_t size, struct policy *ret,
 		       struct diagnostics *d)
 {
-	struct tree_node *root = NULL;
+	struct tree tree = {0};
 	struct policy p;
 	int r;
 
@@ -427,10 +444,10 @@ int policy_load_buffer(const char *name, const char *data, size_t size, struct p
 	}
 	r = check_text(data, size, d);
 	if (r >= 0)
-		r = tree_parse(data, size, d, &root);
+		r = tree_parse(data, size, d, &tree);
 	if (r >= 0)
-		r = load_tree(root, &p, d);
-	tree_free(root);
+		r = load_tree(tree.root, &p, d);
+	tree_free(&tree);
 	diag_sort(d);
 	if (r < 0)
 		return r;

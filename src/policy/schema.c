@@ -21,6 +21,7 @@ enum field_type {
 	FIELD_BOOL,
 	FIELD_INT, /* within min..max */
 	FIELD_STRING_LIST,
+	FIELD_TREE_STRINGS, /* a list of strings checked here, read from the tree */
 	FIELD_INT_LIST, /* items within min..max */
 	FIELD_OBJECT,
 	FIELD_OBJECT_LIST,
@@ -57,6 +58,7 @@ struct object_schema {
 #define BOOL(k)		 {.key = (k), .type = FIELD_BOOL}
 #define INT(k, lo, hi)	 {.key = (k), .type = FIELD_INT, .min = (lo), .max = (hi)}
 #define STRINGS(k)	 {.key = (k), .type = FIELD_STRING_LIST}
+#define TREE_STRINGS(k)	 {.key = (k), .type = FIELD_TREE_STRINGS}
 #define OBJECT(k, s)	 {.key = (k), .type = FIELD_OBJECT, .object = &(s)}
 #define OBJECTS(k, s)	 {.key = (k), .type = FIELD_OBJECT_LIST, .object = &(s)}
 #define OBJECT_MAP(k, s) {.key = (k), .type = FIELD_OBJECT_MAP, .object = &(s)}
@@ -111,7 +113,10 @@ SCHEMA(selector_schema, STRINGS("include"), STRINGS("exclude"));
 SCHEMA(middleware_schema, STRING("name"), REQUIRED_STRING("middleware"),
        INT("order", -2147483648LL, 2147483647LL), {.key = "config", .type = FIELD_ANY_MAP},
        ENUM("on_error", on_error_values), OBJECT("endpoints", selector_schema));
-SCHEMA(filesystem_schema, BOOL("include_workdir"), STRINGS("read_only"), STRINGS("read_write"));
+/* Up to 256 paths: the loader takes them from the tree, sparing a JSON copy
+ * of each. */
+SCHEMA(filesystem_schema, BOOL("include_workdir"), TREE_STRINGS("read_only"),
+       TREE_STRINGS("read_write"));
 SCHEMA(landlock_schema, ENUM("compatibility", compatibility_values));
 SCHEMA(process_schema, STRING("run_as_user"), STRING("run_as_group"));
 SCHEMA(policy_schema,
@@ -380,9 +385,14 @@ static json_t *check_value(struct convert *c, const struct tree_node *n, const s
 	return NULL;
 }
 
+bool schema_is_string(const struct tree_node *n)
+{
+	return n->kind == TREE_SCALAR && tree_scalar_type(n) != SCALAR_NULL;
+}
+
 static json_t *convert_string(struct convert *c, const struct tree_node *n, const struct field *f)
 {
-	if (n->kind != TREE_SCALAR || tree_scalar_type(n) == SCALAR_NULL)
+	if (!schema_is_string(n))
 		return type_error(c, n, "a string");
 	if (f && f->values)
 		return check_value(c, n, f);
@@ -430,6 +440,21 @@ static json_t *convert_list(struct convert *c, const struct tree_node *n, const 
 		append(c, arr, v ? v : json_null());
 	}
 	return arr;
+}
+
+/* Reports what in a sequence is not a string, as convert_list() would;
+ * no JSON value (the loader reads the strings from the tree). */
+static json_t *check_tree_strings(struct convert *c, const struct tree_node *n)
+{
+	if (n->kind != TREE_SEQUENCE)
+		return type_error(c, n, "a sequence");
+	for (size_t i = 0; i < n->n_children; i++)
+		if (!schema_is_string(n->children[i])) {
+			push_index(c, i);
+			type_error(c, n->children[i], "a string");
+			pop(c);
+		}
+	return NULL;
 }
 
 /* A mapping whose values all convert by one field (names are free). */
@@ -559,6 +584,8 @@ static json_t *convert_value(struct convert *c, const struct tree_node *n, const
 	case FIELD_INT_LIST:
 	case FIELD_OBJECT_LIST:
 		return convert_list(c, n, f);
+	case FIELD_TREE_STRINGS:
+		return check_tree_strings(c, n);
 	case FIELD_OBJECT:
 		return convert_object(c, n, f->object);
 	case FIELD_OBJECT_MAP:

@@ -19,7 +19,7 @@ enum tree_kind { TREE_SCALAR, TREE_SEQUENCE, TREE_MAPPING };
 struct tree_node {
 	enum tree_kind kind;
 	struct source_mark mark;
-	char *text; /* scalar: NUL-terminated, holds no NUL; freed with the node */
+	char *text; /* scalar: NUL-terminated, holds no NUL */
 	size_t len;
 	bool plain; /* an untagged plain scalar: its type follows from its text */
 	/* A sequence's items; a mapping's key, value, key, value, ... */
@@ -29,11 +29,17 @@ struct tree_node {
 
 enum scalar_type { SCALAR_STRING, SCALAR_NULL, SCALAR_BOOL, SCALAR_INT, SCALAR_FLOAT };
 
+/* A parsed document; its nodes live in blocks freed all at once. */
+struct tree {
+	struct tree_node *root; /* NULL for an empty stream */
+	struct tree_block *blocks;
+};
+
 /* Parses data (at most one document, no aliases, no duplicate keys; nesting,
- * node count and key length bounded). 0 with *ret_root set, or -EINVAL (-ENOMEM) with
- * the errors in d. An empty stream gives *ret_root == NULL. */
-int tree_parse(const char *data, size_t size, struct diagnostics *d, struct tree_node **ret_root);
-void tree_free(struct tree_node *n);
+ * node count and key length bounded). 0 with *ret set, or -EINVAL (-ENOMEM)
+ * with the errors in d. */
+int tree_parse(const char *data, size_t size, struct diagnostics *d, struct tree *ret);
+void tree_free(struct tree *t);
 
 /* The value of key in a mapping; NULL when absent or n is not a mapping. */
 const struct tree_node *tree_get(const struct tree_node *n, const char *key);

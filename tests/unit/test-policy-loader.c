@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "policy/yamltree.h"
+
 /* The shape of OpenShell's own sandbox policies: flow-style endpoints,
  * layer-7 rules, globbed binaries, comments. */
 static const char openshell_style[] =
@@ -598,6 +600,40 @@ static void expect_file_error(const char *path, int code, const char *msg)
 	diag_free(&d);
 }
 
+/* A key looked up in a sequence or a scalar finds nothing, and a tree of
+ * many nodes (its blocks) is freed whole. */
+static void test_tree_lookups(void **state)
+{
+	const char *text = "[a, b, c]";
+	struct diagnostics d = {0};
+	struct tree t = {0};
+	char *many;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(tree_parse(text, strlen(text), &d, &t), 0);
+	assert_int_equal(t.root->kind, TREE_SEQUENCE);
+	assert_int_equal(t.root->n_children, 3);
+	assert_null(tree_get(t.root, "a"));
+	assert_null(tree_get_key(t.root, "a"));
+	assert_null(tree_get(t.root->children[0], "a"));
+	tree_free(&t);
+	assert_null(t.root);
+
+	many = malloc(20 * 5000 + 16);
+	assert_non_null(many);
+	n += (size_t)sprintf(many, "k:\n");
+	for (int i = 0; i < 5000; i++)
+		n += (size_t)sprintf(many + n, "  - /path/%05d\n", i);
+	assert_int_equal(tree_parse(many, n, &d, &t), 0);
+	assert_int_equal(tree_get(t.root, "k")->n_children, 5000);
+	assert_string_equal(tree_get(t.root, "k")->children[4999]->text, "/path/04999");
+	tree_free(&t);
+	assert_int_equal(d.len, 0);
+	diag_free(&d);
+	free(many);
+}
+
 static void test_files(void **state)
 {
 	char dir[] = "/tmp/lockshell-loader-XXXXXX", path[128], big[128], fifo[128];
@@ -722,6 +758,7 @@ int main(void)
 	    cmocka_unit_test(test_middlewares),
 	    cmocka_unit_test(test_layer7_matchers),
 	    cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_tree_lookups),
 	    cmocka_unit_test(test_unreadable_file),
 	};
 
