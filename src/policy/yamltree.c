@@ -27,7 +27,7 @@ struct tree_block {
 	max_align_t data[];
 };
 
-#define TREE_BLOCK_MIN (32 * 1024)
+#define TREE_BLOCK_MIN ((size_t)32 * 1024)
 
 struct builder {
 	yaml_parser_t parser;
