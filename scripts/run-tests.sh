@@ -6,6 +6,9 @@ set -uo pipefail
 
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
+# The tests create their unprivileged user with useradd, which lives in the
+# sbin directories a minimal PATH leaves out.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 what=${1:-all}
 passed=0 failed=0 skipped=0
 log=$(mktemp -d)
