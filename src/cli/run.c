@@ -211,7 +211,7 @@ static int run_start(struct run_options *o, struct supervisor *ret)
 
 	if (cli_policy_load(o->policy_file, &policy) < 0)
 		return EXIT_LOCKSHELL_FAILED;
-	r = o->gpu.requested ? host_probe(&host, &err) : host_probe_without_gpu(&host, &err);
+	r = o->gpu.requested ? host_probe(&host, &err) : host_probe_launch(req.rootless, &host, &err);
 	if (r >= 0)
 		r = effective_build(&policy, &req, &host, &eff, &err);
 	if (r >= 0) {

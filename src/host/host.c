@@ -159,10 +159,8 @@ static void probe_process_status(const char *root, struct host *h)
 	h->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
 }
 
-static void probe_landlock(const char *root, struct host *h)
+static void probe_lsm(const char *root, struct host *h)
 {
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_VERSION_FLAG);
-	int saved_errno = abi < 0 ? errno : EINVAL;
 	size_t len;
 
 	if (read_text_under(root, "/sys/kernel/security/lsm", h->lsm, sizeof(h->lsm)) < 0)
@@ -170,11 +168,24 @@ static void probe_landlock(const char *root, struct host *h)
 	len = strlen(h->lsm);
 	while (len > 0 && h->lsm[len - 1] == '\n')
 		h->lsm[--len] = '\0';
+}
+
+/* The LSM list is read always with `evidence`, else only where Landlock is
+ * unavailable, with this process's seccomp mode, to tell why. */
+static void probe_landlock(const char *root, struct host *h, bool evidence)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_VERSION_FLAG);
+	int saved_errno = abi < 0 ? errno : EINVAL;
+
+	if (evidence || abi <= 0)
+		probe_lsm(root, h);
 	if (abi > 0) {
 		h->landlock_abi = (int)abi;
 		h->landlock_status = LANDLOCK_AVAILABLE;
 		return;
 	}
+	if (h->seccomp_mode < 0)
+		probe_process_status(root, h);
 	h->landlock_errno = saved_errno;
 	h->landlock_status = host_classify_landlock(h->landlock_errno, h->seccomp_mode, h->lsm);
 }
@@ -342,8 +353,15 @@ static int push_gpu_paths(const char *root, struct host *h)
 	return r;
 }
 
-static int probe(const char *root, bool gpu, struct host *ret, struct error *err)
+enum probe_scope {
+	PROBE_ALL,	     /* every fact, the GPU inventory included */
+	PROBE_LAUNCH_ROOT,   /* what a launch by root without a GPU needs */
+	PROBE_LAUNCH_ROOTLESS, /* the same for an ordinary user */
+};
+
+static int probe(const char *root, enum probe_scope scope, struct host *ret, struct error *err)
 {
+	bool launch = scope == PROBE_LAUNCH_ROOT || scope == PROBE_LAUNCH_ROOTLESS;
 	struct host h = {0};
 	struct utsname uts;
 	int r = 0;
@@ -351,11 +369,20 @@ static int probe(const char *root, bool gpu, struct host *ret, struct error *err
 	if (uname(&uts) < 0)
 		return error_set_errno(err, errno, "uname");
 	snprintf(h.kernel_release, sizeof(h.kernel_release), "%s", uts.release);
-	probe_process_status(root, &h);
-	probe_landlock(root, &h);
+	/* A launch reads this process's seccomp mode and the LSM list only to
+	 * explain an unavailable Landlock (probe_landlock() then reads them). */
+	if (launch)
+		h.seccomp_mode = -1;
+	else
+		probe_process_status(root, &h);
+	probe_landlock(root, &h, !launch);
 	probe_seccomp(&h);
-	probe_user_namespaces(root, &h);
-	if (gpu) {
+	/* Only an ordinary user's launch makes a user namespace. */
+	if (scope == PROBE_LAUNCH_ROOT)
+		h.user_namespaces = true;
+	else
+		probe_user_namespaces(root, &h);
+	if (scope == PROBE_ALL) {
 		h.gpu_present = path_exists_under(root, "/dev/nvidiactl") ||
 				path_exists_under(root, "/dev/dxg");
 		probe_gpu_nodes(root, &h);
@@ -372,17 +399,17 @@ static int probe(const char *root, bool gpu, struct host *ret, struct error *err
 
 int host_probe_at(const char *root, struct host *ret, struct error *err)
 {
-	return probe(root, true, ret, err);
+	return probe(root, PROBE_ALL, ret, err);
 }
 
 int host_probe(struct host *ret, struct error *err)
 {
-	return probe("/", true, ret, err);
+	return probe("/", PROBE_ALL, ret, err);
 }
 
-int host_probe_without_gpu(struct host *ret, struct error *err)
+int host_probe_launch(bool rootless, struct host *ret, struct error *err)
 {
-	return probe("/", false, ret, err);
+	return probe("/", rootless ? PROBE_LAUNCH_ROOTLESS : PROBE_LAUNCH_ROOT, ret, err);
 }
 
 bool host_path_present(const struct host *h, const char *path)

@@ -32,7 +32,7 @@ struct host {
 	 * unreadable; evidence for classifying an unavailable Landlock. */
 	char lsm[256];
 	bool seccomp_available; /* seccomp filter mode is offered */
-	int seccomp_mode;	/* of this process: 0 none, 1 strict, 2 filter */
+	int seccomp_mode;	/* of this process: 0 none, 1 strict, 2 filter; -1 unread */
 	bool user_namespaces;	/* unprivileged user namespaces usable */
 	bool no_new_privs;	/* already set on this process */
 	/* GPU inventory */
@@ -55,10 +55,13 @@ extern const char *const host_gpu_system_paths[];
 
 /* Probes the real host. */
 int host_probe(struct host *ret, struct error *err);
-/* host_probe() without the GPU inventory (gpu_present false, no GPUs and no
- * present paths): enough for an effective policy without a GPU request, and
- * cheaper by dozens of lookups under /dev, /proc and /sys. */
-int host_probe_without_gpu(struct host *ret, struct error *err);
+/* What `lockshell run` without a GPU request needs, and no more: no GPU
+ * inventory (gpu_present false, no GPUs and no present paths); besides the
+ * kernel release, Landlock's ABI and seccomp's availability, the LSM list and
+ * this process's seccomp mode only where Landlock is unavailable (to tell
+ * why; seccomp_mode is -1 otherwise), the user-namespace switches only for a
+ * `rootless` launch (user_namespaces is true otherwise), no_new_privs never. */
+int host_probe_launch(bool rootless, struct host *ret, struct error *err);
 /* host_probe() with every file looked up under `root` instead of "/" (the
  * paths recorded stay host paths), so tests can use a fake tree. */
 int host_probe_at(const char *root, struct host *ret, struct error *err);
