@@ -165,8 +165,6 @@ static int enter_uts_namespace(const char *hostname, struct error *err)
 	return 0;
 }
 
-static int net_creation_start(struct net_creation *c, struct error *err);
-
 static int unshare_net(struct error *err)
 {
 	if (unshare(CLONE_NEWNET) < 0) {
@@ -199,45 +197,6 @@ int network_loopback_up(struct error *err)
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
 	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
 		return error_set_errno(err, errno, "ioctl(SIOCSIFFLAGS, lo)");
-	return 0;
-}
-
-int namespaces_enter_user_pid(const struct isolation_spec *spec, struct net_creation *net,
-			      struct error *err)
-{
-	int r;
-
-	if (spec->user_ns) {
-		r = enter_user_namespace(err);
-		if (r < 0)
-			return r;
-	}
-	if (net && spec->net_none) {
-		r = net_creation_start(net, err);
-		if (r < 0)
-			return r;
-	}
-	r = unshare_one(CLONE_NEWPID, "CLONE_NEWPID", err);
-	if (r < 0) {
-		namespaces_net_create_abandon(net);
-		return r;
-	}
-	log_info("namespaces", "namespaces: %spid", spec->user_ns ? "user, " : "");
-	return 0;
-}
-
-int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err)
-{
-	int r;
-
-	r = unshare_one(CLONE_NEWIPC, "CLONE_NEWIPC", err);
-	if (r < 0)
-		return r;
-	r = enter_uts_namespace(spec->hostname, err);
-	if (r < 0)
-		return r;
-	log_info("namespaces", "namespaces: ipc, uts (hostname %s)",
-		 spec->hostname ? spec->hostname : "unchanged");
 	return 0;
 }
 
@@ -291,17 +250,14 @@ static int net_creation_start(struct net_creation *c, struct error *err)
 
 void namespaces_net_create_forked(struct net_creation *c)
 {
-	if (c->started && !c->released) {
+	if (c->started)
 		sem_post(&c->forked);
-		c->released = true;
-	}
 }
 
 int namespaces_net_create_finish(struct net_creation *c, struct error *err)
 {
 	if (!c->started)
 		return error_set(err, EINVAL, "no network namespace is being created");
-	namespaces_net_create_forked(c);
 	pthread_join(c->thread, NULL);
 	sem_destroy(&c->forked);
 	c->started = false;
@@ -316,9 +272,50 @@ void namespaces_net_create_abandon(struct net_creation *c)
 
 	if (!c || !c->started)
 		return;
+	namespaces_net_create_forked(c);
 	fd = namespaces_net_create_finish(c, &(struct error){0});
 	closep(&fd);
 }
+
+int namespaces_enter_user_pid(const struct isolation_spec *spec, struct net_creation *net,
+			      struct error *err)
+{
+	int r;
+
+	if (spec->user_ns) {
+		r = enter_user_namespace(err);
+		if (r < 0)
+			return r;
+	}
+	if (net && spec->net_none) {
+		r = net_creation_start(net, err);
+		if (r < 0)
+			return r;
+	}
+	r = unshare_one(CLONE_NEWPID, "CLONE_NEWPID", err);
+	if (r < 0) {
+		namespaces_net_create_abandon(net);
+		return r;
+	}
+	log_info("namespaces", "namespaces: %spid", spec->user_ns ? "user, " : "");
+	return 0;
+}
+
+int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err)
+{
+	int r;
+
+	r = unshare_one(CLONE_NEWIPC, "CLONE_NEWIPC", err);
+	if (r < 0)
+		return r;
+	r = enter_uts_namespace(spec->hostname, err);
+	if (r < 0)
+		return r;
+	log_info("namespaces", "namespaces: ipc, uts (hostname %s)",
+		 spec->hostname ? spec->hostname : "unchanged");
+	return 0;
+}
+
 
 int namespaces_net_join(int fd, struct error *err)
 {

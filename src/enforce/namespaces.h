@@ -104,22 +104,22 @@ int namespaces_enter(const struct isolation_spec *spec, struct error *err);
  * namespace of the sandbox. Same results. */
 struct net_creation {
 	pthread_t thread;
-	sem_t forked;  /* posted once the launching process has forked */
-	bool started;  /* the thread runs, or has run, and is not joined */
-	bool released; /* `forked` posted */
+	sem_t forked; /* posted once the launching process has forked */
+	bool started; /* the thread runs, or has run, and is not joined */
 	int fd;
 	struct error err;
 };
 int namespaces_enter_user_pid(const struct isolation_spec *spec, struct net_creation *net,
 			      struct error *err);
 int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err);
-/* Tells the thread that the launching process has forked PID 1; until then
- * it opens no descriptor that PID 1 would inherit. */
+/* Tells the thread that the launching process has forked PID 1 (once);
+ * until then it opens no descriptor that PID 1 would inherit. */
 void namespaces_net_create_forked(struct net_creation *c);
-/* Waits for the thread namespaces_enter_user_pid() started and returns the
+/* After namespaces_net_create_forked(): waits for the thread and returns the
  * namespace's fd (O_CLOEXEC), or a negative errno with err set. */
 int namespaces_net_create_finish(struct net_creation *c, struct error *err);
-/* The same on a failed launch, the fd closed; nothing when none started. */
+/* Ends the thread of a failed launch, before or after the fork, and closes
+ * its namespace; nothing when none started. */
 void namespaces_net_create_abandon(struct net_creation *c);
 /* Joins the network namespace `fd` refers to. */
 int namespaces_net_join(int fd, struct error *err);

@@ -331,8 +331,10 @@ static int network_hand_over(const struct supervisor *s, struct net_creation *ne
 }
 
 static int parent_start(const struct launch *l, struct prepared *p, struct supervisor *s,
-			struct net_creation *net, struct error *err)
+			struct error *err)
 {
+	/* The thread creating the network namespace ends within this call. */
+	struct net_creation net = {.fd = -1};
 	int fds[2];
 	int r;
 
@@ -351,19 +353,19 @@ static int parent_start(const struct launch *l, struct prepared *p, struct super
 	r = signals_block(&p->saved_mask, &s->signal_fd, err);
 	if (r < 0)
 		return r;
-	r = namespaces_prepare(l, p, net, err);
+	r = namespaces_prepare(l, p, &net, err);
 	if (r < 0)
 		return r;
 	r = fork_first(l, p, s, err);
-	namespaces_net_create_forked(net);
 	if (r < 0) {
-		namespaces_net_create_abandon(net);
+		namespaces_net_create_abandon(&net);
 		return r;
 	}
+	namespaces_net_create_forked(&net);
 	close(TAKE_FD(p->report_fd));
 	if (p->isolate)
 		close(TAKE_FD(p->init_fd));
-	if (net->started && network_hand_over(s, net, err) < 0) {
+	if (net.started && network_hand_over(s, &net, err) < 0) {
 		kill(s->pid, SIGKILL);
 		waitpid(s->pid, NULL, 0);
 		return -err->code;
@@ -389,7 +391,6 @@ int supervisor_start(const struct launch *l, struct supervisor *ret, struct erro
 	    .init_fd = -1};
 	struct supervisor s = {
 	    .signal_fd = -1, .timer_fd = -1, .init_fd = -1, .kill_after_s = l->kill_after_s};
-	struct net_creation net = {.fd = -1};
 	int r;
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -397,7 +398,7 @@ int supervisor_start(const struct launch *l, struct supervisor *ret, struct erro
 	r = prepare(l, &p, err);
 	if (r < 0)
 		return r; /* NOLINT(clang-analyzer-unix.Malloc): prepared_free frees it */
-	r = parent_start(l, &p, &s, &net, err);
+	r = parent_start(l, &p, &s, err);
 	if (r != 0) {
 		supervisor_close(&s);
 		return r;
