@@ -4,6 +4,7 @@
 #include "enforce/creds.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -76,16 +78,56 @@ struct group *creds_group_find(FILE *f, const char *name)
 	return NULL;
 }
 
+/* /etc/passwd or /etc/group as a stream over a copy in memory: fgetpwent()
+ * and fgetgrent() ask their stream for its position before every entry,
+ * which on a file stream is an lseek(2) each (a hundred system calls for
+ * the default identity's two lookups), and on a memory stream is none.
+ * A file too large to copy, or one that does not say its size, is read
+ * from the file itself. */
+#define DB_COPY_MAX (64 << 10)
+
+static FILE *db_copy(int fd, size_t size)
+{
+	FILE *f = fmemopen(NULL, size, "w+");
+	char buf[size];
+	ssize_t n;
+
+	if (!f)
+		return NULL;
+	n = read(fd, buf, size);
+	if (n < 0 || fwrite(buf, 1, (size_t)n, f) != (size_t)n || fseek(f, 0, SEEK_SET) < 0) {
+		(void)fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
+static FILE *db_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size <= DB_COPY_MAX)
+		f = db_copy(fd, (size_t)st.st_size);
+	else if ((f = fdopen(fd, "re")))
+		return f; /* which owns fd */
+	close(fd);
+	return f;
+}
+
 static struct passwd *passwd_files_find(const char *name, uid_t uid)
 {
-	_cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+	_cleanup_fclose_ FILE *f = db_open("/etc/passwd");
 
 	return creds_passwd_find(f, name, uid);
 }
 
 static struct group *group_files_find(const char *name)
 {
-	_cleanup_fclose_ FILE *f = fopen("/etc/group", "re");
+	_cleanup_fclose_ FILE *f = db_open("/etc/group");
 
 	return creds_group_find(f, name);
 }
@@ -261,7 +303,7 @@ static int groups_resolve(const struct user_entry *u, struct creds *c, struct er
 
 	if (!u->named)
 		return 0;
-	f = fopen("/etc/group", "re");
+	f = db_open("/etc/group");
 	r = creds_group_list(f, u->name, c->gid, &c->groups, &c->n_groups, err);
 	if (r < 0)
 		return r;
@@ -369,8 +411,8 @@ int creds_resolve(const char *run_as_user, const char *run_as_group, uid_t invok
 	return 0;
 }
 
-/* Drops only what is still there (each drop commits new credentials), and
- * reads each dropped one back. */
+/* Drops only what is still there (each drop commits new credentials). A
+ * drop the kernel accepted is done: it has no partial outcome to read back. */
 static int bounding_set_drop(int last_cap, struct error *err)
 {
 	for (int cap = 0; cap <= last_cap; cap++) {
@@ -378,9 +420,6 @@ static int bounding_set_drop(int last_cap, struct error *err)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			return error_set_errno(err, errno, "prctl(PR_CAPBSET_DROP, %d)", cap);
-		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0)
-			return error_set(err, EPERM, "capability %d still in the bounding set",
-					 cap);
 	}
 	return 0;
 }
