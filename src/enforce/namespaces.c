@@ -227,6 +227,8 @@ static void *net_creation_thread(void *arg)
 		;
 	if (r >= 0)
 		c->fd = net_namespace_open(&c->err);
+	if (c->fd >= 0 && c->hand_over)
+		c->hand_over_result = c->hand_over(c->fd, c->userdata);
 	return NULL;
 }
 
@@ -248,10 +250,14 @@ static int net_creation_start(struct net_creation *c, struct error *err)
 	return 0;
 }
 
-void namespaces_net_create_forked(struct net_creation *c)
+void namespaces_net_create_forked(struct net_creation *c, int (*hand_over)(int fd, void *userdata),
+				  void *userdata)
 {
-	if (c->started)
-		sem_post(&c->forked);
+	if (!c->started)
+		return;
+	c->hand_over = hand_over;
+	c->userdata = userdata;
+	sem_post(&c->forked);
 }
 
 int namespaces_net_create_finish(struct net_creation *c, struct error *err)
@@ -272,7 +278,7 @@ void namespaces_net_create_abandon(struct net_creation *c)
 
 	if (!c || !c->started)
 		return;
-	namespaces_net_create_forked(c);
+	namespaces_net_create_forked(c, NULL, NULL);
 	fd = namespaces_net_create_finish(c, &(struct error){0});
 	closep(&fd);
 }

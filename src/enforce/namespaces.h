@@ -98,25 +98,36 @@ int namespaces_enter(const struct isolation_spec *spec, struct error *err);
  * before mounts_setup(); and the network namespace (spec.net_none), which
  * takes the kernel as long to create as all the mounts together: with `net`
  * given, namespaces_enter_user_pid() starts a thread that creates it, and
- * the launching process forks PID 1 meanwhile, takes the namespace with
- * namespaces_net_create_finish() and hands it to PID 1, which joins it with
- * namespaces_net_join(). The launching process stays outside every other
- * namespace of the sandbox. Same results. */
+ * the launching process forks PID 1 meanwhile; the thread hands an fd of
+ * the namespace to PID 1 the moment it is ready, PID 1 joins it with
+ * namespaces_net_join(), and the launching process collects the thread with
+ * namespaces_net_create_finish(). The launching process stays outside every
+ * other namespace of the sandbox. Same results. */
 struct net_creation {
 	pthread_t thread;
 	sem_t forked; /* posted once the launching process has forked */
 	bool started; /* the thread runs, or has run, and is not joined */
 	int fd;
 	struct error err;
+	/* Set with namespaces_net_create_forked(): the thread passes the
+	 * namespace's fd to it as soon as it is ready, and keeps its result. */
+	int (*hand_over)(int fd, void *userdata);
+	void *userdata;
+	int hand_over_result;
 };
 int namespaces_enter_user_pid(const struct isolation_spec *spec, struct net_creation *net,
 			      struct error *err);
 int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err);
 /* Tells the thread that the launching process has forked PID 1 (once);
- * until then it opens no descriptor that PID 1 would inherit. */
-void namespaces_net_create_forked(struct net_creation *c);
+ * until then it opens no descriptor that PID 1 would inherit. With
+ * hand_over, the thread itself calls hand_over(fd, userdata) once the
+ * namespace is ready (no wait for the launching thread to join it), from
+ * the thread: it must be safe there. */
+void namespaces_net_create_forked(struct net_creation *c, int (*hand_over)(int fd, void *userdata),
+				  void *userdata);
 /* After namespaces_net_create_forked(): waits for the thread and returns the
- * namespace's fd (O_CLOEXEC), or a negative errno with err set. */
+ * namespace's fd (O_CLOEXEC), or a negative errno with err set;
+ * c->hand_over_result is then hand_over()'s result. */
 int namespaces_net_create_finish(struct net_creation *c, struct error *err);
 /* Ends the thread of a failed launch, before or after the fork, and closes
  * its namespace; nothing when none started. */

@@ -312,18 +312,25 @@ static int fork_first(const struct launch *l, struct prepared *p, struct supervi
 }
 
 /* The sandbox's network namespace (--network none), created by a thread of
- * the supervisor while it forks PID 1 and PID 1 builds the mounts, and
- * handed over to PID 1, which joins it before it forks the workload: the
- * two costliest steps of the launch overlap. */
-static int network_hand_over(const struct supervisor *s, struct net_creation *net,
-			     struct error *err)
+ * the supervisor while it forks PID 1 and PID 1 builds the mounts: the two
+ * costliest steps of the launch overlap. The thread sends PID 1 the
+ * namespace as soon as it is ready, which PID 1 joins before it forks the
+ * workload: no wake-up of the supervisor's own thread on that path. */
+static int network_send(int fd, void *userdata)
+{
+	const struct supervisor *s = userdata;
+
+	return launch_fd_send(s->init_fd, INIT_NETWORK, fd);
+}
+
+/* The thread's end: the namespace was created and sent, or why not. */
+static int network_handed_over(struct net_creation *net, struct error *err)
 {
 	_cleanup_close_ int fd = namespaces_net_create_finish(net, err);
-	int r;
+	int r = net->hand_over_result;
 
 	if (fd < 0)
 		return fd;
-	r = launch_fd_send(s->init_fd, INIT_NETWORK, fd);
 	/* A PID 1 already gone has reported why on the error pipe. */
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return error_set_errno(err, -r, "handing the network namespace to PID 1");
@@ -361,11 +368,11 @@ static int parent_start(const struct launch *l, struct prepared *p, struct super
 		namespaces_net_create_abandon(&net);
 		return r;
 	}
-	namespaces_net_create_forked(&net);
+	namespaces_net_create_forked(&net, network_send, s);
 	close(TAKE_FD(p->report_fd));
 	if (p->isolate)
 		close(TAKE_FD(p->init_fd));
-	if (net.started && network_hand_over(s, &net, err) < 0) {
+	if (net.started && network_handed_over(&net, err) < 0) {
 		kill(s->pid, SIGKILL);
 		waitpid(s->pid, NULL, 0);
 		return -err->code;

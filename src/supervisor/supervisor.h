@@ -8,8 +8,9 @@
  *           rootless, PID namespace) or, for `sandbox exec`,
  *           namespaces_join_user_pid() into a running sandbox (with
  *           network none, a thread of the supervisor starts creating the
- *           network namespace between the two); fork; then take that
- *           namespace from the thread and hand PID 1 an fd of it;
+ *           network namespace between the two); fork; the thread hands
+ *           PID 1 an fd of that namespace as soon as it is ready, and the
+ *           supervisor collects the thread;
  *   PID 1 (isolate): die with the supervisor, own process group,
  *           namespaces_enter_rest() (IPC, UTS) and mounts_setup() (private
  *           /dev, /proc, /tmp, /run, read-only view); prepare the workload
