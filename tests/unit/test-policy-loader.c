@@ -100,6 +100,60 @@ static void test_openshell_policy_loads(void **state)
 	policy_free(&p);
 }
 
+static void assert_marks_equal(struct source_mark a, struct source_mark b)
+{
+	assert_int_equal(a.line, b.line);
+	assert_int_equal(a.column, b.column);
+}
+
+static void assert_paths_equal(const struct path_list *a, const struct path_list *b)
+{
+	assert_int_equal(a->len, b->len);
+	for (size_t i = 0; i < a->len; i++) {
+		assert_string_equal(a->items[i].path, b->items[i].path);
+		assert_marks_equal(a->items[i].mark, b->items[i].mark);
+	}
+}
+
+/* The default policy is built without parsing its text; it must be the
+ * model the loader makes of that text, marks and source name included. */
+static void test_builtin_default_is_its_text(void **state)
+{
+	struct diagnostics d_built = {0}, d_parsed = {0};
+	struct policy built = {0}, parsed = {0};
+	size_t size;
+	const char *text = policy_default_text(&size);
+
+	(void)state;
+	assert_int_equal(policy_load_default(&built, &d_built), 0);
+	assert_int_equal(policy_load_buffer(POLICY_DEFAULT_NAME, text, size, &parsed, &d_parsed), 0);
+	assert_true(policy_equal(&built, &parsed));
+	assert_string_equal(built.source_name, parsed.source_name);
+	assert_true(policy_is_default(&built));
+	assert_int_equal(built.version, parsed.version);
+	assert_int_equal(built.has_filesystem_policy, parsed.has_filesystem_policy);
+	assert_int_equal(built.include_workdir, parsed.include_workdir);
+	assert_int_equal(built.compat, parsed.compat);
+	assert_null(built.run_as_user);
+	assert_null(parsed.run_as_user);
+	assert_null(built.run_as_group);
+	assert_null(parsed.run_as_group);
+	assert_int_equal(built.n_network_policies, parsed.n_network_policies);
+	assert_int_equal(built.n_network_middlewares, parsed.n_network_middlewares);
+	assert_paths_equal(&built.read_only, &parsed.read_only);
+	assert_paths_equal(&built.read_write, &parsed.read_write);
+	assert_marks_equal(built.marks.version, parsed.marks.version);
+	assert_marks_equal(built.marks.compatibility, parsed.marks.compatibility);
+	assert_marks_equal(built.marks.run_as_user, parsed.marks.run_as_user);
+	assert_marks_equal(built.marks.run_as_group, parsed.marks.run_as_group);
+	assert_int_equal(d_built.len, d_parsed.len);
+	assert_int_equal(d_built.n_errors, 0);
+	policy_free(&built);
+	policy_free(&parsed);
+	diag_free(&d_built);
+	diag_free(&d_parsed);
+}
+
 static void test_defaults_without_filesystem_section(void **state)
 {
 	struct policy p = {0};
@@ -729,6 +783,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_openshell_policy_loads),
+	    cmocka_unit_test(test_builtin_default_is_its_text),
 	    cmocka_unit_test(test_defaults_without_filesystem_section),
 	    cmocka_unit_test(test_defaults_with_filesystem_section),
 	    cmocka_unit_test(test_compatibility),
