@@ -173,10 +173,15 @@ static int user_lookup(const char *spec, struct user_entry *ret, struct error *e
 	if (r < 0)
 		return error_set(err, EINVAL, "run_as_user '%s' is not a valid user id", spec);
 	if (r == 0 && strcmp(spec, CREDS_SANDBOX_NAME) == 0) {
-		pw = passwd_files_find(CREDS_SANDBOX_NAME, 0);
+		/* One copy of the file for both scans. */
+		_cleanup_fclose_ FILE *f = db_open("/etc/passwd");
+
+		pw = creds_passwd_find(f, CREDS_SANDBOX_NAME, 0);
 		named = pw != NULL;
-		if (!pw)
-			pw = passwd_by_uid(CREDS_SANDBOX_ID);
+		if (!pw && f) {
+			rewind(f);
+			pw = creds_passwd_find(f, NULL, CREDS_SANDBOX_ID);
+		}
 		ret->uid = CREDS_SANDBOX_ID;
 	} else if (r == 0) {
 		pw = passwd_by_name(spec);

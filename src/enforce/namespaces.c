@@ -222,13 +222,15 @@ static void *net_creation_thread(void *arg)
 {
 	struct net_creation *c = arg;
 	int r = unshare_net(&c->err);
+	_cleanup_close_ int fd = -1;
 
 	while (sem_wait(&c->forked) < 0 && errno == EINTR)
 		;
 	if (r >= 0)
-		c->fd = net_namespace_open(&c->err);
-	if (c->fd >= 0 && c->hand_over)
-		c->hand_over_result = c->hand_over(c->fd, c->userdata);
+		r = fd = net_namespace_open(&c->err);
+	c->result = r < 0 ? r : 0;
+	if (fd >= 0 && c->hand_over)
+		c->hand_over_result = c->hand_over(fd, c->userdata);
 	return NULL;
 }
 
@@ -238,7 +240,7 @@ static int net_creation_start(struct net_creation *c, struct error *err)
 {
 	int r;
 
-	*c = (struct net_creation){.fd = -1};
+	*c = (struct net_creation){0};
 	if (sem_init(&c->forked, 0, 0) < 0)
 		return error_set_errno(err, errno, "sem_init");
 	r = pthread_create(&c->thread, NULL, net_creation_thread, c);
@@ -267,20 +269,17 @@ int namespaces_net_create_finish(struct net_creation *c, struct error *err)
 	pthread_join(c->thread, NULL);
 	sem_destroy(&c->forked);
 	c->started = false;
-	if (c->fd < 0)
+	if (c->result < 0)
 		*err = c->err;
-	return c->fd;
+	return c->result;
 }
 
 void namespaces_net_create_abandon(struct net_creation *c)
 {
-	int fd;
-
 	if (!c || !c->started)
 		return;
 	namespaces_net_create_forked(c, NULL, NULL);
-	fd = namespaces_net_create_finish(c, &(struct error){0});
-	closep(&fd);
+	namespaces_net_create_finish(c, &(struct error){0});
 }
 
 int namespaces_enter_user_pid(const struct isolation_spec *spec, struct net_creation *net,

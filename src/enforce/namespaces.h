@@ -107,10 +107,11 @@ struct net_creation {
 	pthread_t thread;
 	sem_t forked; /* posted once the launching process has forked */
 	bool started; /* the thread runs, or has run, and is not joined */
-	int fd;
+	int result;   /* 0 once the namespace was made, or a negative errno */
 	struct error err;
 	/* Set with namespaces_net_create_forked(): the thread passes the
-	 * namespace's fd to it as soon as it is ready, and keeps its result. */
+	 * namespace's fd to it as soon as it is ready, keeps its result and
+	 * closes the fd. */
 	int (*hand_over)(int fd, void *userdata);
 	void *userdata;
 	int hand_over_result;
@@ -119,18 +120,17 @@ int namespaces_enter_user_pid(const struct isolation_spec *spec, struct net_crea
 			      struct error *err);
 int namespaces_enter_rest(const struct isolation_spec *spec, struct error *err);
 /* Tells the thread that the launching process has forked PID 1 (once);
- * until then it opens no descriptor that PID 1 would inherit. With
- * hand_over, the thread itself calls hand_over(fd, userdata) once the
- * namespace is ready (no wait for the launching thread to join it), from
- * the thread: it must be safe there. */
+ * until then it opens no descriptor that PID 1 would inherit. The thread
+ * itself calls hand_over(fd, userdata) (when not NULL) once the namespace
+ * is ready, so it must be safe there; the fd is the thread's, closed after. */
 void namespaces_net_create_forked(struct net_creation *c, int (*hand_over)(int fd, void *userdata),
 				  void *userdata);
-/* After namespaces_net_create_forked(): waits for the thread and returns the
- * namespace's fd (O_CLOEXEC), or a negative errno with err set;
+/* After namespaces_net_create_forked(): waits for the thread and returns 0
+ * when it made the namespace, or a negative errno with err set;
  * c->hand_over_result is then hand_over()'s result. */
 int namespaces_net_create_finish(struct net_creation *c, struct error *err);
-/* Ends the thread of a failed launch, before or after the fork, and closes
- * its namespace; nothing when none started. */
+/* Ends the thread of a failed launch, before or after the fork; nothing
+ * when none started. */
 void namespaces_net_create_abandon(struct net_creation *c);
 /* Joins the network namespace `fd` refers to. */
 int namespaces_net_join(int fd, struct error *err);

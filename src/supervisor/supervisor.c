@@ -326,11 +326,11 @@ static int network_send(int fd, void *userdata)
 /* The thread's end: the namespace was created and sent, or why not. */
 static int network_handed_over(struct net_creation *net, struct error *err)
 {
-	_cleanup_close_ int fd = namespaces_net_create_finish(net, err);
-	int r = net->hand_over_result;
+	int r = namespaces_net_create_finish(net, err);
 
-	if (fd < 0)
-		return fd;
+	if (r < 0)
+		return r;
+	r = net->hand_over_result;
 	/* A PID 1 already gone has reported why on the error pipe. */
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return error_set_errno(err, -r, "handing the network namespace to PID 1");
@@ -341,7 +341,7 @@ static int parent_start(const struct launch *l, struct prepared *p, struct super
 			struct error *err)
 {
 	/* The thread creating the network namespace ends within this call. */
-	struct net_creation net = {.fd = -1};
+	struct net_creation net = {0};
 	int fds[2];
 	int r;
 
